@@ -1,1 +1,234 @@
-//! (being written)
+//! Composes the local cloud: venv → moto → function host → edge → template → resources.
+//!
+//! [`LocalCloud::start`] returns once every resource exists and every function has started and
+//! polls the Runtime API, so "ready" means a first request will not wait on a compile or a cold
+//! start. Dropping the [`LocalCloud`] stops everything it started.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::cfn_response::CfnResponses;
+use crate::edge::{self, EdgeState};
+use crate::host::{FunctionHost, HostConfig};
+use crate::mailbox::Mailbox;
+use crate::moto::Moto;
+use crate::provision::{self, ProvisionContext, Stack};
+use crate::{procs, template};
+
+/// How to start a local cloud. [`CloudConfig::new`] gives the defaults `make dev` uses.
+#[derive(Clone, Debug)]
+pub struct CloudConfig {
+    /// The repository root (the venv lives in `<root>/.cache/venv`).
+    pub root: PathBuf,
+    /// The SAM template to run.
+    pub template: PathBuf,
+    /// The AWS edge's port; 0 picks a free one.
+    pub edge_port: u16,
+    /// An already running AWS endpoint (e.g. LocalStack) to use instead of starting moto.
+    pub endpoint: Option<String>,
+    /// The Python to run moto and the SAM translator with; default: the project's venv.
+    pub python: Option<PathBuf>,
+    /// Where the function binaries are (`<root>/target/debug` by default).
+    pub bin_dir: PathBuf,
+    /// Run `cargo build --workspace --bins` before starting functions.
+    pub build: bool,
+    /// The stack name used in physical names (`<stack>-<LogicalId>`).
+    pub stack_name: String,
+    /// The region every ARN and client uses.
+    pub region: String,
+    /// Template parameter overrides.
+    pub parameters: BTreeMap<String, String>,
+    /// Instances each function may run at once.
+    pub max_concurrency: usize,
+}
+
+impl CloudConfig {
+    /// The defaults for a repository at `root`: its `template.yaml`, edge on :4566, moto.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        Self {
+            template: root.join("template.yaml"),
+            bin_dir: root.join("target/debug"),
+            root,
+            edge_port: 4566,
+            endpoint: None,
+            python: None,
+            build: true,
+            stack_name: "shop-local".to_owned(),
+            region: "us-east-1".to_owned(),
+            parameters: BTreeMap::new(),
+            max_concurrency: 4,
+        }
+    }
+}
+
+/// A running local cloud.
+pub struct LocalCloud {
+    edge_url: String,
+    region: String,
+    stack: Stack,
+    host: Arc<FunctionHost>,
+    mailbox: Arc<Mailbox>,
+    stop_edge: Option<oneshot::Sender<()>>,
+    _moto: Option<Moto>,
+}
+
+impl LocalCloud {
+    /// Starts everything; `progress` receives one human-readable line per step.
+    pub async fn start(config: CloudConfig, progress: impl Fn(&str) + Sync) -> anyhow::Result<Self> {
+        let progress: &(dyn Fn(&str) + Sync) = &progress;
+        let python = match &config.python {
+            Some(python) => python.clone(),
+            None => procs::ensure_venv(&config.root, progress).await?,
+        };
+        if config.build {
+            progress("building the functions (cargo build --workspace --bins)");
+            procs::run(
+                procs::command("cargo")
+                    .args(["build", "--workspace", "--bins"])
+                    .current_dir(&config.root),
+                "cargo build --workspace --bins",
+            )
+            .await?;
+        }
+
+        let listener = TcpListener::bind(("127.0.0.1", config.edge_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on 127.0.0.1:{} for the AWS edge: is another local cloud running? \
+                     (stop it, or pass --edge-port 0)",
+                    config.edge_port
+                )
+            })?;
+        let edge_port = listener.local_addr()?.port();
+        let edge_url = format!("http://localhost:{edge_port}");
+
+        let (moto, upstream) = match &config.endpoint {
+            Some(endpoint) => {
+                progress(&format!("using the AWS endpoint {endpoint}"));
+                (None, endpoint.trim_end_matches('/').to_owned())
+            }
+            None => {
+                progress("starting moto server");
+                let moto = Moto::start(&python, edge_port).await?;
+                let url = moto.url().to_owned();
+                (Some(moto), url)
+            }
+        };
+
+        let host = FunctionHost::new(HostConfig {
+            edge_url: edge_url.clone(),
+            region: config.region.clone(),
+            max_concurrency: config.max_concurrency,
+        });
+        let mailbox = Arc::new(Mailbox::default());
+        let cfn_responses = Arc::new(CfnResponses::default());
+        let (stop_edge, stopped) = oneshot::channel::<()>();
+        let state = EdgeState {
+            host: host.clone(),
+            moto_url: upstream,
+            mailbox: mailbox.clone(),
+            cfn_responses: cfn_responses.clone(),
+        };
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = edge::serve(listener, state, shutdown).await {
+                eprintln!("localcloud: the AWS edge stopped: {error:#}");
+            }
+        });
+        progress(&format!("AWS edge listening on {edge_url}"));
+
+        progress(&format!("expanding {}", config.template.display()));
+        let expanded = template::expand(&python, &config.template, &config.region).await?;
+        let context = ProvisionContext {
+            sdk: sdk_config(&edge_url, &config.region),
+            region: config.region.clone(),
+            stack_name: config.stack_name.clone(),
+            parameters: config.parameters.clone(),
+            host: host.clone(),
+            cfn_responses,
+            edge_url: edge_url.clone(),
+            bin_dir: config.bin_dir.clone(),
+        };
+        let stack = provision::provision(&expanded, &context, progress).await?;
+        for name in host.functions() {
+            host.warm(&name)
+                .await
+                .with_context(|| format!("function {name} did not start"))?;
+        }
+        progress(&format!("{} functions started", host.functions().len()));
+
+        Ok(Self {
+            edge_url,
+            region: config.region,
+            stack,
+            host,
+            mailbox,
+            stop_edge: Some(stop_edge),
+            _moto: moto,
+        })
+    }
+
+    /// The AWS edge's URL (`AWS_ENDPOINT_URL` for anything that should talk to this cloud).
+    pub fn edge_url(&self) -> &str {
+        &self.edge_url
+    }
+
+    /// An SDK configuration pointing at the edge, with the local cloud's test credentials.
+    pub fn sdk_config(&self) -> SdkConfig {
+        sdk_config(&self.edge_url, &self.region)
+    }
+
+    /// What was provisioned: physical ids, attributes, outputs.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The functions' host (for invoking functions directly).
+    pub fn host(&self) -> &Arc<FunctionHost> {
+        &self.host
+    }
+
+    /// The mail the functions sent.
+    pub fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.mailbox
+    }
+
+    /// Stops the edge and every process this cloud started.
+    pub async fn stop(mut self) {
+        self.host.shutdown().await;
+        if let Some(stop) = self.stop_edge.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        // Function processes and moto are `kill_on_drop`; the edge stops on this signal.
+        if let Some(stop) = self.stop_edge.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An SDK configuration for the local cloud at `edge_url`.
+pub fn sdk_config(edge_url: &str, region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(edge_url)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("test", "test", None, None, "localcloud"),
+        ))
+        .build()
+}

@@ -1,1 +1,79 @@
-fn main() {}
+//! `localcloud`: runs template.yaml on this machine. See the crate docs and the README.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use localcloud::{CloudConfig, LocalCloud};
+
+/// The shop's docker-less local cloud: moto + the real function binaries + an AWS edge.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The SAM template to run.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// The repository root (venv in .cache/venv, binaries in target/debug).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// The AWS edge's port; 0 picks a free one.
+    #[arg(long, default_value_t = 4566)]
+    edge_port: u16,
+    /// Use this running AWS endpoint (e.g. LocalStack, http://localhost:4566) instead of moto.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Stack name used in physical resource names.
+    #[arg(long, default_value = "shop-local")]
+    stack_name: String,
+    /// Region of every ARN and client.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Template parameter override, `Name=Value` (repeatable).
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    parameters: Vec<String>,
+    /// Instances each function may run at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Do not run `cargo build --workspace --bins` first.
+    #[arg(long)]
+    no_build: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let root = args.root.canonicalize().context("--root does not exist")?;
+    let mut config = CloudConfig::new(&root);
+    config.template = root.join(&args.template);
+    config.edge_port = args.edge_port;
+    config.endpoint = args.endpoint;
+    config.stack_name = args.stack_name;
+    config.region = args.region;
+    config.max_concurrency = args.concurrency.max(1);
+    config.build = !args.no_build;
+    config.parameters = parse_parameters(&args.parameters)?;
+
+    let cloud = LocalCloud::start(config, |line| eprintln!("localcloud: {line}")).await?;
+    let stack = cloud.stack();
+    println!("localcloud: ready");
+    println!("  AWS edge:  {}  (aws --endpoint-url {} ...)", cloud.edge_url(), cloud.edge_url());
+    println!("  mailbox:   {}/_localcloud/mailbox?to=<address>", cloud.edge_url());
+    for (name, value) in &stack.outputs {
+        println!("  output {name}: {}", value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string()));
+    }
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("localcloud: stopping");
+    cloud.stop().await;
+    Ok(())
+}
+
+fn parse_parameters(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    raw.iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => Ok((name.to_owned(), value.to_owned())),
+            None => bail!("--parameter takes NAME=VALUE, got `{pair}`"),
+        })
+        .collect()
+}

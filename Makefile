@@ -1,0 +1,57 @@
+# The shop's commands. `make dev` and `make test` install everything they need themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .cache/venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+EDGE_PORT ?= 4566
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv tools build dev test lint fmt deploy clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# The venv is rebuilt whenever the pinned requirements change (the stamp holds their text).
+$(VENV)/.requirements: localstack/requirements.txt
+	@echo "make: creating $(VENV) (moto, aws-sam-translator, cfn-lint; once)"
+	@rm -rf $(VENV) && python3 -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r localstack/requirements.txt
+	@cp localstack/requirements.txt $@
+
+$(VENV)/.tools: $(VENV)/.requirements localstack/requirements-tools.txt
+	@echo "make: installing sam and cargo-lambda into $(VENV) (once)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r localstack/requirements.txt -r localstack/requirements-tools.txt
+	@cp localstack/requirements-tools.txt $@
+
+venv: $(VENV)/.requirements ## create the Python venv of the local cloud
+
+tools: $(VENV)/.tools ## install the deploy/lint tools (sam, cargo-lambda) into the venv
+
+build: ## build every function and the local cloud (debug, native)
+	$(CARGO) build --workspace --bins
+
+dev: venv build ## run the whole shop locally: AWS edge on :4566 (Ctrl-C stops it)
+	$(CARGO) run --quiet -p localcloud --bin localcloud -- --no-build --edge-port $(EDGE_PORT)
+
+test: venv build ## run every test: unit, adapter, local-cloud fixture and end-to-end
+	$(CARGO) test --workspace --no-fail-fast
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: tools ## fmt check, clippy -D warnings, cfn-lint, sam validate --lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml localstack/tests/fixture/template.yaml
+	$(PY) -m samcli validate --lint --template template.yaml
+
+deploy: tools ## build for Lambda and deploy to your AWS account (asks on first run)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m samcli build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m samcli deploy --guided
+
+clean: ## remove build output and the venv
+	$(CARGO) clean
+	rm -rf .cache .aws-sam
