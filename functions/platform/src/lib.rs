@@ -1,1 +1,253 @@
-//! placeholder
+//! The platform service: functions that belong to no business domain.
+//!
+//! For now one: `get-health` (`GET /api/health`, public), which reports whether this
+//! deployment's dependencies answer. [`handle`] runs every [`HealthProbe`] in [`Deps`]
+//! concurrently, each bounded by a timeout, and answers 200 when all are healthy or 503 with
+//! the failing ones marked. The binary in `src/bin/get-health.rs` only wires the AWS probes
+//! (DynamoDB `DescribeTable`, EventBridge `DescribeEventBus`) from `shop-adapters`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::{CACHE_CONTROL, HeaderValue};
+use lambda_http::{Body, Error, Request, Response};
+use serde::{Deserialize, Serialize};
+use shop_adapters::http::json_response;
+use shop_domain::{DomainError, HealthProbe};
+
+/// How long one probe may take before it counts as failed.
+///
+/// Well under the function's timeout, so a hung dependency yields a 503 naming it instead of
+/// a gateway timeout that names nothing.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the health handler needs.
+pub struct Deps {
+    /// The dependencies to check, reported in this order.
+    pub probes: Vec<Arc<dyn HealthProbe>>,
+    /// The service name shown in the report.
+    pub service: &'static str,
+    /// The deployed version shown in the report.
+    pub version: &'static str,
+    /// The per-probe time limit; [`PROBE_TIMEOUT`] unless a test shortens it.
+    pub probe_timeout: Duration,
+}
+
+impl Deps {
+    /// Deps for the `platform` service at this crate's version with the default timeout.
+    pub fn new(probes: Vec<Arc<dyn HealthProbe>>) -> Self {
+        Self {
+            probes,
+            service: "platform",
+            version: env!("CARGO_PKG_VERSION"),
+            probe_timeout: PROBE_TIMEOUT,
+        }
+    }
+}
+
+/// The body of the health response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// The service that answered.
+    pub service: String,
+    /// Its version.
+    pub version: String,
+    /// `ok` when every dependency is healthy, `degraded` otherwise.
+    pub status: String,
+    /// One entry per probe.
+    pub dependencies: Vec<DependencyReport>,
+}
+
+/// The state of one dependency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyReport {
+    /// The probe's name (`table`, `bus`).
+    pub name: String,
+    /// `ok` or `error`.
+    pub status: String,
+    /// A short, public reason when `status` is `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `GET /api/health`: 200 with `status: "ok"` when all dependencies answer, 503 with
+/// `status: "degraded"` otherwise.
+///
+/// The request is not inspected: the route is public and takes no input.
+pub async fn handle(deps: &Deps, _req: Request) -> Result<Response<Body>, Error> {
+    let checks = deps
+        .probes
+        .iter()
+        .map(|probe| check(probe.as_ref(), deps.probe_timeout));
+    let dependencies = futures::future::join_all(checks).await;
+    let healthy = dependencies.iter().all(|d| d.status == "ok");
+    let report = HealthReport {
+        service: deps.service.to_owned(),
+        version: deps.version.to_owned(),
+        status: if healthy { "ok" } else { "degraded" }.to_owned(),
+        dependencies,
+    };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut response = json_response(status, &report);
+    // A cached "ok" would hide an outage from the monitor polling this route.
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn check(probe: &dyn HealthProbe, timeout: Duration) -> DependencyReport {
+    let name = probe.name().to_owned();
+    let outcome = tokio::time::timeout(timeout, probe.check()).await;
+    let message = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => {
+            tracing::warn!(dependency = %name, error = %err, "health probe failed");
+            Some(public_reason(&err).to_owned())
+        }
+        Err(_) => {
+            tracing::warn!(dependency = %name, timeout_ms = timeout.as_millis() as u64, "health probe timed out");
+            Some(format!("no answer within {} ms", timeout.as_millis()))
+        }
+    };
+    DependencyReport {
+        name,
+        status: if message.is_none() { "ok" } else { "error" }.to_owned(),
+        message,
+    }
+}
+
+/// A fixed phrase per kind of failure: the route is public, so SDK messages (ARNs, account
+/// ids, table names) stay in the logs.
+fn public_reason(err: &DomainError) -> &'static str {
+    match err {
+        DomainError::NotFound { .. } => "not found",
+        DomainError::Unavailable(_) | DomainError::TooManyRequests { .. } => {
+            "unreachable or throttled"
+        }
+        DomainError::Forbidden(_) | DomainError::Unauthorized(_) => "access denied",
+        _ => "check failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use shop_adapters::memory::MemoryProbe;
+
+    use super::*;
+
+    const OK_EVENT: &str = include_str!("../../../events/get-health/ok.json");
+
+    fn request() -> Request {
+        lambda_http::request::from_str(OK_EVENT).expect("fixture is an API Gateway v2 event")
+    }
+
+    fn deps(probes: Vec<MemoryProbe>) -> Deps {
+        Deps::new(
+            probes
+                .into_iter()
+                .map(|p| Arc::new(p) as Arc<dyn HealthProbe>)
+                .collect(),
+        )
+    }
+
+    fn body(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn fixture_is_the_health_route() {
+        let req = request();
+        assert_eq!(req.method(), "GET");
+        assert_eq!(req.uri().path(), "/api/health");
+    }
+
+    #[tokio::test]
+    async fn healthy_dependencies_answer_200_ok() {
+        let deps = deps(vec![
+            MemoryProbe::healthy("table"),
+            MemoryProbe::healthy("bus"),
+        ]);
+        let response = handle(&deps, request()).await.unwrap();
+
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(
+            body(&response),
+            json!({
+                "service": "platform",
+                "version": "0.1.0",
+                "status": "ok",
+                "dependencies": [
+                    {"name": "table", "status": "ok"},
+                    {"name": "bus", "status": "ok"}
+                ]
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn failing_dependency_answers_503_degraded_without_internals() {
+        let deps = deps(vec![
+            MemoryProbe::healthy("table"),
+            MemoryProbe::failing(
+                "bus",
+                DomainError::Unavailable(
+                    "DescribeEventBus failed: arn:aws:events:eu-west-1:123456789012:event-bus/shop"
+                        .into(),
+                ),
+            ),
+        ]);
+        let response = handle(&deps, request()).await.unwrap();
+
+        assert_eq!(response.status(), 503);
+        let body = body(&response);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(
+            body["dependencies"][0],
+            json!({"name": "table", "status": "ok"})
+        );
+        assert_eq!(
+            body["dependencies"][1],
+            json!({"name": "bus", "status": "error", "message": "unreachable or throttled"})
+        );
+        assert!(!body.to_string().contains("123456789012"));
+    }
+
+    #[tokio::test]
+    async fn slow_dependency_times_out_while_others_run_concurrently() {
+        let mut deps = deps(vec![
+            MemoryProbe::healthy("table").with_delay(Duration::from_millis(5_000)),
+            MemoryProbe::healthy("bus").with_delay(Duration::from_millis(50)),
+        ]);
+        deps.probe_timeout = Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let response = handle(&deps, request()).await.unwrap();
+
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "probes ran in sequence or waited"
+        );
+        assert_eq!(response.status(), 503);
+        let body = body(&response);
+        assert_eq!(body["dependencies"][0]["status"], "error");
+        assert_eq!(
+            body["dependencies"][0]["message"],
+            "no answer within 200 ms"
+        );
+        assert_eq!(body["dependencies"][1]["status"], "ok");
+    }
+
+    #[tokio::test]
+    async fn no_dependencies_is_healthy() {
+        let response = handle(&deps(vec![]), request()).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+}

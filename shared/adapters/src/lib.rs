@@ -1,1 +1,35 @@
-//! placeholder
+//! Adapters: the AWS and in-memory implementations of the domain's ports, plus the small
+//! helpers every function binary and handler uses.
+//!
+//! A tour:
+//! - [`config`]: the one place environment variables are read, with errors that say how to
+//!   fix them.
+//! - [`aws`]: the shared SDK config (honours `AWS_ENDPOINT_URL` for the local cloud) and the
+//!   mapping of SDK errors onto [`DomainError`](shop_domain::DomainError).
+//! - [`dynamo`]: serde_dynamo item mapping, the conditional "put if absent" used for event-id
+//!   dedupe, and a table health probe.
+//! - [`eventbridge`]: [`EventBridgePublisher`](eventbridge::EventBridgePublisher), which resends
+//!   only the entries PutEvents rejected, and a bus health probe.
+//! - [`secrets`]: [`CachedSecrets`](secrets::CachedSecrets), a TTL cache over Secrets Manager.
+//! - [`http`]: API Gateway request/response helpers: [`ApiError`](http::ApiError), JSON body
+//!   parsing with 413/415/400 answers, path and query extractors.
+//! - [`sqs`]: [`process_batch`](sqs::process_batch) for SQS consumers with partial batch
+//!   failures.
+//! - [`lambda`]: mapping handler errors onto `Retryable`/`NonRetryable` Lambda diagnostics.
+//! - [`telemetry`]: [`init_tracing`], JSON logs in Lambda and pretty logs locally.
+//! - [`memory`]: in-memory adapters for unit tests.
+//!
+//! SDK types stop here: everything public returns domain types or `DomainError`.
+
+pub mod aws;
+pub mod config;
+pub mod dynamo;
+pub mod eventbridge;
+pub mod http;
+pub mod lambda;
+pub mod memory;
+pub mod secrets;
+pub mod sqs;
+pub mod telemetry;
+
+pub use telemetry::init_tracing;

@@ -1,0 +1,154 @@
+//! DynamoDB helpers: item mapping, idempotent "put if absent", and a table health probe.
+//!
+//! Entity ↔ item mapping goes through serde_dynamo here, so service stores never hand-build
+//! `AttributeValue`s and mapping failures become [`DomainError::Internal`] in one place.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, TableStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shop_domain::{DomainError, HealthProbe};
+
+use crate::aws::sdk_error;
+
+/// A DynamoDB item as the SDK takes and returns it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Serializes `value` into an item.
+///
+/// A failure here is a bug in the entity's serde attributes, hence `Internal`.
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, DomainError> {
+    serde_dynamo::to_item(value)
+        .map_err(|e| DomainError::Internal(format!("cannot map entity to a DynamoDB item: {e}")))
+}
+
+/// Deserializes an item into `T`.
+///
+/// A failure means the stored data does not match the code (a migration is missing), hence
+/// `Internal` rather than a client error.
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, DomainError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| DomainError::Internal(format!("cannot map DynamoDB item to entity: {e}")))
+}
+
+/// Puts `item` into `table` unless an item with the same key already exists.
+///
+/// `key_attribute` is the table's partition key attribute name (`pk`). Returns `Ok(true)` if
+/// the item was written and `Ok(false)` if it already existed: idempotent consumers put a
+/// `pk = "EVENT#<event id>"` marker first and skip the work when it returns `false`.
+pub async fn put_if_absent(
+    client: &Client,
+    table: &str,
+    key_attribute: &str,
+    item: Item,
+) -> Result<bool, DomainError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        // An attribute-name placeholder, because `pk`-like names can collide with DynamoDB's
+        // reserved words.
+        .condition_expression("attribute_not_exists(#key)")
+        .expression_attribute_names("#key", key_attribute)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
+    }
+}
+
+/// Health probe: `DescribeTable` on the service's table, healthy while it is usable.
+#[derive(Debug, Clone)]
+pub struct TableProbe {
+    client: Client,
+    table: String,
+}
+
+impl TableProbe {
+    /// A probe for `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl HealthProbe for TableProbe {
+    fn name(&self) -> &str {
+        "table"
+    }
+
+    async fn check(&self) -> Result<(), DomainError> {
+        let output = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|err| {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    DomainError::not_found("table", &self.table)
+                } else {
+                    sdk_error("DynamoDB DescribeTable", err)
+                }
+            })?;
+        // UPDATING (e.g. adding a GSI) still serves reads and writes; CREATING/DELETING do not.
+        match output.table().and_then(|t| t.table_status()) {
+            Some(TableStatus::Active | TableStatus::Updating) | None => Ok(()),
+            Some(status) => Err(DomainError::Unavailable(format!(
+                "table is {}",
+                status.as_str()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Product {
+        pk: String,
+        price: shop_domain::Money,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn entity_roundtrips_through_an_item() {
+        let product = Product {
+            pk: "PRODUCT#1".into(),
+            price: shop_domain::Money::new(1999, shop_domain::Currency::EUR),
+            tags: vec!["new".into()],
+        };
+        let item = to_item(&product).unwrap();
+        assert_eq!(item["pk"], AttributeValue::S("PRODUCT#1".into()));
+        assert_eq!(from_item::<Product>(item).unwrap(), product);
+    }
+
+    #[test]
+    fn item_that_does_not_match_the_entity_is_an_internal_error() {
+        let item = Item::from([("pk".to_owned(), AttributeValue::N("1".into()))]);
+        assert!(matches!(
+            from_item::<Product>(item),
+            Err(DomainError::Internal(_))
+        ));
+    }
+}
