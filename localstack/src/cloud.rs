@@ -81,7 +81,10 @@ pub struct LocalCloud {
 
 impl LocalCloud {
     /// Starts everything; `progress` receives one human-readable line per step.
-    pub async fn start(config: CloudConfig, progress: impl Fn(&str) + Sync) -> anyhow::Result<Self> {
+    pub async fn start(
+        config: CloudConfig,
+        progress: impl Fn(&str) + Sync,
+    ) -> anyhow::Result<Self> {
         let progress: &(dyn Fn(&str) + Sync) = &progress;
         let python = match &config.python {
             Some(python) => python.clone(),
@@ -227,8 +230,10 @@ pub fn sdk_config(edge_url: &str, region: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(edge_url)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new("test", "test", None, None, "localcloud"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("test", "test", None, None, "localcloud"),
+            ),
+        )
         .build()
 }

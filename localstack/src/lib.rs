@@ -23,6 +23,7 @@ pub mod moto;
 pub mod procs;
 pub mod provision;
 pub mod template;
+pub mod testing;
 
 pub use cloud::{CloudConfig, LocalCloud};
 

@@ -57,10 +57,23 @@ async fn main() -> anyhow::Result<()> {
     let cloud = LocalCloud::start(config, |line| eprintln!("localcloud: {line}")).await?;
     let stack = cloud.stack();
     println!("localcloud: ready");
-    println!("  AWS edge:  {}  (aws --endpoint-url {} ...)", cloud.edge_url(), cloud.edge_url());
-    println!("  mailbox:   {}/_localcloud/mailbox?to=<address>", cloud.edge_url());
+    println!(
+        "  AWS edge:  {}  (aws --endpoint-url {} ...)",
+        cloud.edge_url(),
+        cloud.edge_url()
+    );
+    println!(
+        "  mailbox:   {}/_localcloud/mailbox?to=<address>",
+        cloud.edge_url()
+    );
     for (name, value) in &stack.outputs {
-        println!("  output {name}: {}", value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string()));
+        println!(
+            "  output {name}: {}",
+            value
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string())
+        );
     }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;

@@ -24,7 +24,14 @@ impl Moto {
     pub async fn start(python: &Path, edge_port: u16) -> anyhow::Result<Self> {
         let port = procs::free_port()?;
         let mut child = procs::command(python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .env("MOTO_PORT", edge_port.to_string())
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -62,7 +69,10 @@ impl Moto {
                 use tokio::io::AsyncBufReadExt;
                 let mut lines = tokio::io::BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    if line.contains("Traceback") || line.contains("Error") || line.contains(" 500 -") {
+                    if line.contains("Traceback")
+                        || line.contains("Error")
+                        || line.contains(" 500 -")
+                    {
                         eprintln!("[moto] {line}");
                     }
                 }

@@ -63,10 +63,21 @@ pub async fn ensure_venv(root: &Path, progress: &(dyn Fn(&str) + Sync)) -> anyho
         ));
         let _ = tokio::fs::remove_dir_all(&venv).await;
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        run(command(&python).arg("-m").arg("venv").arg(&venv), "python3 -m venv").await?;
+        run(
+            command(&python).arg("-m").arg("venv").arg(&venv),
+            "python3 -m venv",
+        )
+        .await?;
         run(
             command(venv.join("bin/python"))
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
                 .arg(&requirements),
             "pip install -r localstack/requirements.txt",
         )

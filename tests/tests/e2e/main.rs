@@ -1,0 +1,72 @@
+//! The shop end to end through the local cloud started from template.yaml (one test binary:
+//! every module shares one cloud).
+
+mod adapters;
+
+use aws_sdk_dynamodb::Client as DynamoDb;
+use serde_json::Value;
+use shop_e2e::{http, shop};
+
+#[test]
+fn every_table_of_the_template_is_listed_through_the_edge() {
+    shop().run(|cloud| async move {
+        let dynamodb = DynamoDb::new(&cloud.sdk_config());
+        let tables = dynamodb
+            .list_tables()
+            .send()
+            .await
+            .expect("ListTables through the edge");
+        let names = tables.table_names();
+        let platform = &cloud.stack().resources["PlatformTable"].physical_id;
+        assert!(names.contains(platform), "{platform} not in {names:?}");
+    });
+}
+
+#[test]
+fn the_health_function_answers_through_the_edge_invoke_api() {
+    shop().run(|cloud| async move {
+        let event = include_str!("../../../events/get-health/ok.json");
+        let name = &cloud.stack().resources["HealthFunction"].physical_id;
+        let url = format!(
+            "{}/2015-03-31/functions/{name}/invocations",
+            cloud.edge_url()
+        );
+        let response = http()
+            .post(url)
+            .body(event)
+            .send()
+            .await
+            .expect("Invoke through the edge");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("x-amz-function-error").is_none());
+        let payload: Value = response.json().await.expect("a JSON invoke result");
+        assert_eq!(payload["statusCode"], 200, "{payload}");
+        let body: Value =
+            serde_json::from_str(payload["body"].as_str().expect("a body")).expect("JSON body");
+        assert_eq!(body["service"], "platform");
+        assert_eq!(body["status"], "ok");
+        let dependencies = body["dependencies"].as_array().expect("dependencies");
+        assert!(dependencies.iter().all(|d| d["status"] == "ok"), "{body}");
+    });
+}
+
+#[test]
+fn an_unknown_function_is_a_resource_not_found_error() {
+    shop().run(|cloud| async move {
+        let url = format!(
+            "{}/2015-03-31/functions/no-such-function/invocations",
+            cloud.edge_url()
+        );
+        let response = http()
+            .post(url)
+            .body("{}")
+            .send()
+            .await
+            .expect("Invoke through the edge");
+        assert_eq!(response.status(), 404);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "ResourceNotFoundException"
+        );
+    });
+}
