@@ -3,7 +3,6 @@
 //! They run against the shared local cloud's edge (moto behind it). Each run creates its own
 //! uniquely named table and bus.
 
-use shop_e2e::shop;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -11,6 +10,7 @@ use aws_sdk_dynamodb::types::{
 use shop_adapters::dynamo::{TableProbe, put_if_absent};
 use shop_adapters::eventbridge::{BusProbe, EventBridgePublisher};
 use shop_domain::{DomainError, EventPublisher, HealthProbe, OutgoingEvent};
+use shop_e2e::shop;
 
 fn unique(prefix: &str) -> String {
     format!(
