@@ -81,6 +81,9 @@ pub struct ProvisionedResource {
     pub ref_value: Value,
     /// What `Fn::GetAtt` returns, by attribute name.
     pub attributes: BTreeMap<String, Value>,
+    /// The resource's properties with intrinsics resolved (for a resource that is not emulated,
+    /// as far as they resolve): what the gateway and the event-source mappings are built from.
+    pub properties: Map<String, Value>,
 }
 
 impl ProvisionedResource {
@@ -94,6 +97,7 @@ impl ProvisionedResource {
             physical_id: physical_id.into(),
             ref_value: ref_value.into(),
             attributes: BTreeMap::new(),
+            properties: Map::new(),
         }
     }
 
@@ -165,10 +169,11 @@ pub async fn provision(
                     )));
                 }
             };
-            let created = resource
+            let mut created = resource
                 .create(&properties)
                 .await
                 .with_context(|| format!("cannot create {resource_type} {logical_id}"))?;
+            created.properties = properties;
             progress(&format!(
                 "created {resource_type} {logical_id} ({})",
                 created.physical_id
@@ -181,7 +186,8 @@ pub async fn provision(
                 Ok(Value::Object(properties)) => properties,
                 _ => raw_properties.as_object().cloned().unwrap_or_default(),
             };
-            let synthesized = resource.placeholder(&properties);
+            let mut synthesized = resource.placeholder(&properties);
+            synthesized.properties = properties;
             progress(&format!(
                 "skipped (not emulated): {resource_type} {logical_id}"
             ));
