@@ -76,7 +76,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal?,
+        _ = terminate.recv() => {}
+    }
     eprintln!("localcloud: stopping");
     cloud.stop().await;
     Ok(())
