@@ -9,7 +9,8 @@ EDGE_PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv tools build dev test lint fmt deploy clean
+.PHONY: help venv tools build dev token test lint fmt deploy clean
+ROLE ?= User
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +36,9 @@ build: ## build every function and the local cloud (debug, native)
 
 dev: venv build ## run the whole shop locally: AWS edge on :4566 (Ctrl-C stops it)
 	$(CARGO) run --quiet -p localcloud --bin localcloud -- --no-build --edge-port $(EDGE_PORT)
+
+token: ## print a local bearer token for ROLE=User|Seller|Admin (needs `make dev` running)
+	@$(CARGO) run --quiet -p localcloud --bin localcloud -- token --role $(ROLE)
 
 test: venv build ## run every test: unit, adapter, local-cloud fixture and end-to-end
 	$(CARGO) test --workspace --no-fail-fast

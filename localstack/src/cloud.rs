@@ -21,6 +21,11 @@ use crate::moto::Moto;
 use crate::provision::{self, ProvisionContext, Stack};
 use crate::{procs, template};
 
+/// A template parameter the runner fills with its edge URL when the template declares it (and
+/// the caller did not set it): the one way a template learns where "AWS" is locally, e.g. to
+/// build public S3 URLs such as the token issuer. Empty on AWS.
+pub const ENDPOINT_URL_PARAMETER: &str = "EndpointUrl";
+
 /// How to start a local cloud. [`CloudConfig::new`] gives the defaults `make dev` uses.
 #[derive(Clone, Debug)]
 pub struct CloudConfig {
@@ -152,11 +157,20 @@ impl LocalCloud {
 
         progress(&format!("expanding {}", config.template.display()));
         let expanded = template::expand(&python, &config.template, &config.region).await?;
+        let mut parameters = config.parameters.clone();
+        if expanded
+            .pointer(&format!("/Parameters/{ENDPOINT_URL_PARAMETER}"))
+            .is_some()
+        {
+            parameters
+                .entry(ENDPOINT_URL_PARAMETER.to_owned())
+                .or_insert_with(|| edge_url.clone());
+        }
         let context = ProvisionContext {
             sdk: sdk_config(&edge_url, &config.region),
             region: config.region.clone(),
             stack_name: config.stack_name.clone(),
-            parameters: config.parameters.clone(),
+            parameters,
             host: host.clone(),
             cfn_responses,
             edge_url: edge_url.clone(),

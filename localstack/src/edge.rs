@@ -259,6 +259,24 @@ fn forwarded(name: &HeaderName) -> bool {
     )
 }
 
+/// An S3-scoped (unchecked) signature that makes moto route a request to S3.
+const ANONYMOUS_S3_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \
+    Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+/// Whether this is an unsigned GET/HEAD of `/<bucket>/.../.well-known/...` — a public S3 object
+/// such as the token issuer's discovery document or JWKS, read by the gateway or a browser.
+///
+/// moto answers any unsigned request for `.../.well-known/jwks.json` or
+/// `.../.well-known/openid-configuration` from its Cognito mock (a fake issuer and a `dummy`
+/// key), whatever the path before it; an S3-scoped Authorization header routes it to S3, which is
+/// what AWS does with a public object.
+fn is_anonymous_well_known_get(method: &Method, path: &str, headers: &HeaderMap) -> bool {
+    (method == Method::GET || method == Method::HEAD)
+        && !headers.contains_key(header::AUTHORIZATION)
+        && path.matches('/').count() >= 3
+        && path.contains("/.well-known/")
+}
+
 /// Everything else: to moto, recording SES sends that moto accepts.
 async fn proxy(State(edge): Shared, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -286,6 +304,12 @@ async fn proxy(State(edge): Shared, request: Request) -> Response {
         if forwarded(name) && name != header::CONTENT_LENGTH && name != header::EXPECT {
             headers.append(name.clone(), value.clone());
         }
+    }
+    if is_anonymous_well_known_get(&parts.method, parts.uri.path(), &parts.headers) {
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static(ANONYMOUS_S3_AUTHORIZATION),
+        );
     }
     let upstream = match edge
         .client

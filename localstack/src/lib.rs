@@ -17,13 +17,16 @@
 pub mod cfn_response;
 pub mod cloud;
 pub mod edge;
+pub mod gateway;
 pub mod host;
 pub mod mailbox;
+pub mod mappings;
 pub mod moto;
 pub mod procs;
 pub mod provision;
 pub mod template;
 pub mod testing;
+pub mod token;
 
 pub use cloud::{CloudConfig, LocalCloud};
 

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use localcloud::token::{self, RunState};
 use localcloud::{CloudConfig, LocalCloud};
 
 /// The shop's docker-less local cloud: moto + the real function binaries + an AWS edge.
@@ -38,24 +39,56 @@ struct Args {
     /// Do not run `cargo build --workspace --bins` first.
     #[arg(long)]
     no_build: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print a bearer access token for a local-only user, signed with the running cloud's
+    /// current key (`make token ROLE=Admin`).
+    Token {
+        /// User, Seller or Admin.
+        #[arg(long, default_value = "User")]
+        role: String,
+        /// Lifetime in minutes (at most 60).
+        #[arg(long, default_value_t = 60)]
+        minutes: i64,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = args.root.canonicalize().context("--root does not exist")?;
+    if let Some(Command::Token { role, minutes }) = &args.command {
+        let state = RunState::load(&root)?;
+        let sdk = localcloud::cloud::sdk_config(&state.edge_url, &state.region);
+        let lifetime = chrono::TimeDelta::minutes(*minutes);
+        println!(
+            "{}",
+            token::mint(&sdk, &state.outputs, role, lifetime).await?
+        );
+        return Ok(());
+    }
     let mut config = CloudConfig::new(&root);
     config.template = root.join(&args.template);
     config.edge_port = args.edge_port;
     config.endpoint = args.endpoint;
     config.stack_name = args.stack_name;
-    config.region = args.region;
+    config.region = args.region.clone();
     config.max_concurrency = args.concurrency.max(1);
     config.build = !args.no_build;
     config.parameters = parse_parameters(&args.parameters)?;
 
     let cloud = LocalCloud::start(config, |line| eprintln!("localcloud: {line}")).await?;
     let stack = cloud.stack();
+    let state = RunState {
+        edge_url: cloud.edge_url().to_owned(),
+        region: args.region.clone(),
+        outputs: stack.outputs.clone(),
+    };
+    state.save(&root)?;
     println!("localcloud: ready");
     println!(
         "  AWS edge:  {}  (aws --endpoint-url {} ...)",
@@ -82,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
     }
     eprintln!("localcloud: stopping");
+    let _ = std::fs::remove_file(RunState::path(&root));
     cloud.stop().await;
     Ok(())
 }

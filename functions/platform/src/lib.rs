@@ -1,10 +1,13 @@
 //! The platform service: functions that belong to no business domain.
 //!
-//! For now one: `get-health` (`GET /api/health`, public), which reports whether this
-//! deployment's dependencies answer. [`handle`] runs every [`HealthProbe`] in [`Deps`]
-//! concurrently, each bounded by a timeout, and answers 200 when all are healthy or 503 with
-//! the failing ones marked. The binary in `src/bin/get-health.rs` only wires the AWS probes
-//! (DynamoDB `DescribeTable`, EventBridge `DescribeEventBus`) from `shop-adapters`.
+//! - `get-health` (`GET /api/health`, public) reports whether this deployment's dependencies
+//!   answer. [`handle`] runs every [`HealthProbe`] in [`Deps`] concurrently, each bounded by
+//!   a timeout, and answers 200 when all are healthy or 503 with the failing ones marked. The
+//!   binary in `src/bin/get-health.rs` only wires the AWS probes (DynamoDB `DescribeTable`,
+//!   EventBridge `DescribeEventBus`) from `shop-adapters`.
+//! - `manage-signing-keys` ([`signing_keys`]) creates and rotates the RS256 keys that sign
+//!   access tokens and publishes the OIDC discovery document and JWKS the gateway's JWT
+//!   authorizer reads; it runs as a custom resource on deploy and daily on a schedule.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +18,8 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 use shop_adapters::http::json_response;
 use shop_domain::{DomainError, HealthProbe};
+
+pub mod signing_keys;
 
 /// How long one probe may take before it counts as failed.
 ///

@@ -16,6 +16,9 @@
 //! - [`sqs`]: [`process_batch`](sqs::process_batch) for SQS consumers with partial batch
 //!   failures.
 //! - [`lambda`]: mapping handler errors onto `Retryable`/`NonRetryable` Lambda diagnostics.
+//! - [`tokens`]: RS256 access tokens: the rotating [`KeySet`](tokens::KeySet) stored in
+//!   Secrets Manager, its public JWKS and OIDC discovery document, and
+//!   [`sign`](tokens::sign)/[`verify`](tokens::verify).
 //! - [`telemetry`]: [`init_tracing`], JSON logs in Lambda and pretty logs locally.
 //! - [`memory`]: in-memory adapters for unit tests.
 //!
@@ -31,5 +34,6 @@ pub mod memory;
 pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
+pub mod tokens;
 
 pub use telemetry::init_tracing;
