@@ -15,8 +15,10 @@ use tokio::sync::oneshot;
 
 use crate::cfn_response::CfnResponses;
 use crate::edge::{self, EdgeState};
+use crate::gateway::{self, Gateway};
 use crate::host::{FunctionHost, HostConfig};
 use crate::mailbox::Mailbox;
+use crate::mappings::Mappings;
 use crate::moto::Moto;
 use crate::provision::{self, ProvisionContext, Stack};
 use crate::{procs, template};
@@ -35,6 +37,8 @@ pub struct CloudConfig {
     pub template: PathBuf,
     /// The AWS edge's port; 0 picks a free one.
     pub edge_port: u16,
+    /// The API Gateway's port; 0 picks a free one.
+    pub api_port: u16,
     /// An already running AWS endpoint (e.g. LocalStack) to use instead of starting moto.
     pub endpoint: Option<String>,
     /// The Python to run moto and the SAM translator with; default: the project's venv.
@@ -62,6 +66,7 @@ impl CloudConfig {
             bin_dir: root.join("target/debug"),
             root,
             edge_port: 4566,
+            api_port: 3000,
             endpoint: None,
             python: None,
             build: true,
@@ -76,11 +81,14 @@ impl CloudConfig {
 /// A running local cloud.
 pub struct LocalCloud {
     edge_url: String,
+    api_url: String,
     region: String,
     stack: Stack,
     host: Arc<FunctionHost>,
     mailbox: Arc<Mailbox>,
     stop_edge: Option<oneshot::Sender<()>>,
+    stop_gateway: Option<oneshot::Sender<()>>,
+    mappings: Mappings,
     _moto: Option<Moto>,
 }
 
@@ -184,13 +192,48 @@ impl LocalCloud {
         }
         progress(&format!("{} functions started", host.functions().len()));
 
+        let mappings = Mappings::start(
+            &stack,
+            host.clone(),
+            &sdk_config(&edge_url, &config.region),
+            progress,
+        )
+        .await?;
+
+        let gateway = Gateway::from_stack(&stack, host.clone())?;
+        for (logical_id, _, routes) in gateway.apis() {
+            progress(&format!("API {logical_id}: {} routes", routes.len()));
+        }
+        let listener = TcpListener::bind(("127.0.0.1", config.api_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on 127.0.0.1:{} for the API Gateway: is another local cloud \
+                     running? (stop it, or pass --api-port 0)",
+                    config.api_port
+                )
+            })?;
+        let api_url = format!("http://localhost:{}", listener.local_addr()?.port());
+        let (stop_gateway, gateway_stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = gateway_stopped.await;
+            };
+            if let Err(error) = gateway::serve(listener, gateway, shutdown).await {
+                eprintln!("localcloud: the API Gateway stopped: {error:#}");
+            }
+        });
+
         Ok(Self {
             edge_url,
+            api_url,
             region: config.region,
             stack,
             host,
             mailbox,
             stop_edge: Some(stop_edge),
+            stop_gateway: Some(stop_gateway),
+            mappings,
             _moto: moto,
         })
     }
@@ -198,6 +241,11 @@ impl LocalCloud {
     /// The AWS edge's URL (`AWS_ENDPOINT_URL` for anything that should talk to this cloud).
     pub fn edge_url(&self) -> &str {
         &self.edge_url
+    }
+
+    /// The API Gateway's URL (the shop's HTTP API).
+    pub fn api_url(&self) -> &str {
+        &self.api_url
     }
 
     /// An SDK configuration pointing at the edge, with the local cloud's test credentials.
@@ -215,6 +263,11 @@ impl LocalCloud {
         &self.host
     }
 
+    /// The event-source mappings and schedules (e.g. to fire a schedule now).
+    pub fn mappings(&self) -> &Mappings {
+        &self.mappings
+    }
+
     /// The mail the functions sent.
     pub fn mailbox(&self) -> &Arc<Mailbox> {
         &self.mailbox
@@ -222,8 +275,16 @@ impl LocalCloud {
 
     /// Stops the edge and every process this cloud started.
     pub async fn stop(mut self) {
+        self.mappings.stop();
         self.host.shutdown().await;
-        if let Some(stop) = self.stop_edge.take() {
+        self.stop_servers();
+    }
+
+    fn stop_servers(&mut self) {
+        for stop in [self.stop_gateway.take(), self.stop_edge.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = stop.send(());
         }
     }
@@ -231,10 +292,8 @@ impl LocalCloud {
 
 impl Drop for LocalCloud {
     fn drop(&mut self) {
-        // Function processes and moto are `kill_on_drop`; the edge stops on this signal.
-        if let Some(stop) = self.stop_edge.take() {
-            let _ = stop.send(());
-        }
+        // Function processes and moto are `kill_on_drop`; the servers stop on this signal.
+        self.stop_servers();
     }
 }
 

@@ -21,6 +21,9 @@ struct Args {
     /// The AWS edge's port; 0 picks a free one.
     #[arg(long, default_value_t = 4566)]
     edge_port: u16,
+    /// The API Gateway's port; 0 picks a free one.
+    #[arg(long, default_value_t = 3000)]
+    api_port: u16,
     /// Use this running AWS endpoint (e.g. LocalStack, http://localhost:4566) instead of moto.
     #[arg(long)]
     endpoint: Option<String>,
@@ -74,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = CloudConfig::new(&root);
     config.template = root.join(&args.template);
     config.edge_port = args.edge_port;
+    config.api_port = args.api_port;
     config.endpoint = args.endpoint;
     config.stack_name = args.stack_name;
     config.region = args.region.clone();
@@ -90,6 +94,11 @@ async fn main() -> anyhow::Result<()> {
     };
     state.save(&root)?;
     println!("localcloud: ready");
+    println!(
+        "  API:       {}  (curl {}/api/health)",
+        cloud.api_url(),
+        cloud.api_url()
+    );
     println!(
         "  AWS edge:  {}  (aws --endpoint-url {} ...)",
         cloud.edge_url(),

@@ -25,6 +25,7 @@ pub fn shop() -> &'static SharedCloud {
     SHOP.get_or_init(|| {
         let mut config = CloudConfig::new(repo_root());
         config.edge_port = 0;
+        config.api_port = 0;
         config.build = false;
         if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
             config.bin_dir = PathBuf::from(target).join("debug");

@@ -42,6 +42,10 @@ pub const DEFAULT_CONCURRENCY: usize = 5;
 /// How long one `ReceiveMessage` waits for a first message.
 const LONG_POLL_SECONDS: i32 = 10;
 
+/// The same for FIFO queues: moto fixes the set of busy message groups when a long poll starts,
+/// so a long poll would ignore a group whose batch finished meanwhile until it returns.
+const FIFO_LONG_POLL_SECONDS: i32 = 1;
+
 /// One SQS mapping.
 struct SqsMapping {
     id: String,
@@ -53,6 +57,7 @@ struct SqsMapping {
     report_failures: bool,
     filters: Filters,
     concurrency: usize,
+    fifo: bool,
 }
 
 /// Checks the mapping's queue and function, then starts its receiver.
@@ -82,6 +87,7 @@ pub(super) async fn start(
         Some(limit) => usize::try_from(limit.max(1))?,
         None => DEFAULT_CONCURRENCY,
     };
+    let fifo = queue_arn.ends_with(".fifo");
     let mapping = Arc::new(SqsMapping {
         id: id.to_owned(),
         function,
@@ -92,6 +98,7 @@ pub(super) async fn start(
         report_failures: reports_failures(props),
         filters: Filters::parse(props.get("FilterCriteria")).context("FilterCriteria")?,
         concurrency,
+        fifo,
     });
     let shared = shared.clone();
     Ok(vec![tokio::spawn(mapping.run(shared))])
@@ -162,6 +169,7 @@ impl SqsMapping {
         let mut window_ends: Option<Instant> = None;
         loop {
             let wait = match window_ends {
+                None if self.fifo => FIFO_LONG_POLL_SECONDS,
                 None => LONG_POLL_SECONDS,
                 Some(end) => {
                     let left = end.saturating_duration_since(Instant::now());
