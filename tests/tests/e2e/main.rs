@@ -2,6 +2,7 @@
 //! every module shares one cloud).
 
 mod adapters;
+mod gateway;
 mod tokens;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
