@@ -114,15 +114,9 @@ impl LocalCloud {
             .await?;
         }
 
-        let listener = TcpListener::bind(("127.0.0.1", config.edge_port))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on 127.0.0.1:{} for the AWS edge: is another local cloud running? \
-                     (stop it, or pass --edge-port 0)",
-                    config.edge_port
-                )
-            })?;
+        // Both ports are taken first, so a clash is reported before anything starts.
+        let listener = bind(config.edge_port, "the AWS edge", "--edge-port").await?;
+        let api_listener = bind(config.api_port, "the API Gateway", "--api-port").await?;
         let edge_port = listener.local_addr()?.port();
         let edge_url = format!("http://localhost:{edge_port}");
 
@@ -146,20 +140,14 @@ impl LocalCloud {
         });
         let mailbox = Arc::new(Mailbox::default());
         let cfn_responses = Arc::new(CfnResponses::default());
-        let (stop_edge, stopped) = oneshot::channel::<()>();
         let state = EdgeState {
             host: host.clone(),
             moto_url: upstream,
             mailbox: mailbox.clone(),
             cfn_responses: cfn_responses.clone(),
         };
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(error) = edge::serve(listener, state, shutdown).await {
-                eprintln!("localcloud: the AWS edge stopped: {error:#}");
-            }
+        let stop_edge = spawn_server("the AWS edge", |stopped| {
+            edge::serve(listener, state, stopped)
         });
         progress(&format!("AWS edge listening on {edge_url}"));
 
@@ -204,24 +192,9 @@ impl LocalCloud {
         for (logical_id, _, routes) in gateway.apis() {
             progress(&format!("API {logical_id}: {} routes", routes.len()));
         }
-        let listener = TcpListener::bind(("127.0.0.1", config.api_port))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on 127.0.0.1:{} for the API Gateway: is another local cloud \
-                     running? (stop it, or pass --api-port 0)",
-                    config.api_port
-                )
-            })?;
-        let api_url = format!("http://localhost:{}", listener.local_addr()?.port());
-        let (stop_gateway, gateway_stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = gateway_stopped.await;
-            };
-            if let Err(error) = gateway::serve(listener, gateway, shutdown).await {
-                eprintln!("localcloud: the API Gateway stopped: {error:#}");
-            }
+        let api_url = format!("http://localhost:{}", api_listener.local_addr()?.port());
+        let stop_gateway = spawn_server("the API Gateway", |stopped| {
+            gateway::serve(api_listener, gateway, stopped)
         });
 
         Ok(Self {
@@ -295,6 +268,37 @@ impl Drop for LocalCloud {
         // Function processes and moto are `kill_on_drop`; the servers stop on this signal.
         self.stop_servers();
     }
+}
+
+/// Listens on a loopback port (0 = a free one), saying how to get out of a clash.
+async fn bind(port: u16, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{port} for {what}: is another local cloud running? \
+             (stop it, or pass {flag} 0)"
+            )
+        })
+}
+
+/// Runs a server until the returned sender fires (or is dropped).
+fn spawn_server<F, Fut>(what: &'static str, serve: F) -> oneshot::Sender<()>
+where
+    F: FnOnce(futures::future::BoxFuture<'static, ()>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = Box::pin(async move {
+        let _ = stopped.await;
+    });
+    let server = serve(shutdown);
+    tokio::spawn(async move {
+        if let Err(error) = server.await {
+            eprintln!("localcloud: {what} stopped: {error:#}");
+        }
+    });
+    stop
 }
 
 /// An SDK configuration for the local cloud at `edge_url`.
