@@ -3,6 +3,7 @@
 
 mod adapters;
 mod gateway;
+mod openapi;
 mod tokens;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
