@@ -10,6 +10,8 @@
 //!   dedupe, and a table health probe.
 //! - [`eventbridge`]: [`EventBridgePublisher`](eventbridge::EventBridgePublisher), which resends
 //!   only the entries PutEvents rejected, and a bus health probe.
+//! - [`outbox`]: the transactional outbox: [`outbox_put`](outbox::outbox_put) for the write's
+//!   `TransactWriteItems`, and [`relay`](outbox::relay), the stream → bus relay function.
 //! - [`secrets`]: [`CachedSecrets`](secrets::CachedSecrets), a TTL cache over Secrets Manager.
 //! - [`http`]: API Gateway request/response helpers: [`ApiError`](http::ApiError), JSON body
 //!   parsing with 413/415/400 answers, path and query extractors.
@@ -31,6 +33,7 @@ pub mod eventbridge;
 pub mod http;
 pub mod lambda;
 pub mod memory;
+pub mod outbox;
 pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
