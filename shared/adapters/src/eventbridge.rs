@@ -18,6 +18,38 @@ use crate::aws::sdk_error;
 /// The most entries one `PutEvents` call accepts.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
 
+/// The largest `PutEvents` request EventBridge accepts, in bytes, counted as AWS documents it
+/// (the UTF-8 bytes of source, detail-type and detail of every entry).
+pub const MAX_PUT_EVENTS_BYTES: usize = 256 * 1024;
+
+/// The size EventBridge counts for one entry without `Time` or `Resources` (we set neither).
+pub fn entry_size(source: &str, detail_type: &str, detail: &str) -> usize {
+    source.len() + detail_type.len() + detail.len()
+}
+
+/// Splits `items` into consecutive runs that each fit one `PutEvents` request: at most
+/// [`MAX_ENTRIES_PER_CALL`] entries and [`MAX_PUT_EVENTS_BYTES`] bytes (an entry larger than
+/// that alone gets a call of its own, which EventBridge then rejects visibly).
+pub fn put_events_calls<T>(items: &[T], event: impl Fn(&T) -> &OutgoingEvent) -> Vec<&[T]> {
+    let mut calls = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, item) in items.iter().enumerate() {
+        let event = event(item);
+        let size = entry_size(&event.source, &event.detail_type, &event.detail.to_string());
+        if index > start
+            && (index - start == MAX_ENTRIES_PER_CALL || bytes + size > MAX_PUT_EVENTS_BYTES)
+        {
+            calls.push(&items[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < items.len() {
+        calls.push(&items[start..]);
+    }
+    calls
+}
+
 /// Sends one `PutEvents`-sized batch.
 #[async_trait]
 pub trait PutEntries: Send + Sync {
@@ -82,7 +114,8 @@ fn random_u64() -> u64 {
     hasher.finish()
 }
 
-/// Sends all `events` in chunks of ten, resending only rejected entries with backoff.
+/// Sends all `events` in calls that fit `PutEvents` (ten entries, 256 KB), resending only
+/// rejected entries with backoff.
 ///
 /// If some entries are still rejected after `policy.max_attempts`, the other chunks are still
 /// sent and the result is [`DomainError::Unavailable`] naming how many failed and with which
@@ -95,7 +128,7 @@ pub async fn put_with_retry<P: PutEntries + ?Sized>(
 ) -> Result<(), DomainError> {
     let mut failed = 0usize;
     let mut codes: Vec<String> = Vec::new();
-    for chunk in events.chunks(MAX_ENTRIES_PER_CALL) {
+    for chunk in put_events_calls(events, |event| event) {
         let mut pending: Vec<OutgoingEvent> = chunk.to_vec();
         let mut last_codes: Vec<String> = Vec::new();
         for attempt in 1..=policy.max_attempts.max(1) {
@@ -317,6 +350,32 @@ mod tests {
                 detail: serde_json::json!({ "i": i }),
             })
             .collect()
+    }
+
+    #[test]
+    fn calls_stay_under_eventbridges_request_size_as_well_as_its_entry_count() {
+        let big: Vec<OutgoingEvent> = (0..10)
+            .map(|i| OutgoingEvent {
+                source: "shop.test".into(),
+                detail_type: format!("e{i}"),
+                detail: serde_json::json!({ "blob": "x".repeat(60 * 1024) }),
+            })
+            .collect();
+        let calls = put_events_calls(&big, |event| event);
+        assert_eq!(calls.iter().map(|c| c.len()).collect::<Vec<_>>(), [4, 4, 2]);
+        for call in &calls {
+            let bytes: usize = call
+                .iter()
+                .map(|e| entry_size(&e.source, &e.detail_type, &e.detail.to_string()))
+                .sum();
+            assert!(bytes <= MAX_PUT_EVENTS_BYTES, "{bytes}");
+        }
+        let small = events(23);
+        let counts: Vec<usize> = put_events_calls(&small, |event| event)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(counts, [10, 10, 3]);
     }
 
     fn no_wait(max_attempts: u32) -> RetryPolicy {

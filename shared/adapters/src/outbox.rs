@@ -68,7 +68,8 @@ use serde::{Deserialize, Serialize};
 use shop_domain::{DomainError, DomainEvent, EventEnvelope, EventPublisher, OutgoingEvent};
 
 use crate::aws::sdk_error;
-use crate::eventbridge::MAX_ENTRIES_PER_CALL;
+pub use crate::eventbridge::MAX_PUT_EVENTS_BYTES;
+use crate::eventbridge::{MAX_ENTRIES_PER_CALL, entry_size, put_events_calls};
 use crate::lambda::HandlerError;
 
 /// The value of the `type` attribute that marks an outbox item.
@@ -79,10 +80,6 @@ pub const OUTBOX_SK: &str = "OUTBOX";
 
 /// How long a published outbox item stays in the table before TTL removes it.
 pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// The largest `PutEvents` request EventBridge accepts, in bytes, counted as AWS documents it
-/// (the UTF-8 bytes of source, detail-type and detail of every entry).
-pub const MAX_PUT_EVENTS_BYTES: usize = 256 * 1024;
 
 /// The `FilterCriteria` pattern of the relay's stream mapping: only inserts of outbox items.
 ///
@@ -163,11 +160,6 @@ pub fn outbox_put<T: DomainEvent>(
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// The size EventBridge counts for one entry without `Time` or `Resources` (we set neither).
-fn entry_size(source: &str, detail_type: &str, detail: &str) -> usize {
-    source.len() + detail_type.len() + detail.len()
 }
 
 /// Maps a failed `TransactWriteItems` onto a [`DomainError`].
@@ -331,26 +323,7 @@ pub async fn relay(
 
 /// Splits `pending` into consecutive runs that each fit one `PutEvents` request.
 fn calls(pending: &[Relayable]) -> Vec<&[Relayable]> {
-    let mut calls = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (index, relayable) in pending.iter().enumerate() {
-        let size = entry_size(
-            &relayable.event.source,
-            &relayable.event.detail_type,
-            &relayable.event.detail.to_string(),
-        );
-        if index > start
-            && (index - start == MAX_ENTRIES_PER_CALL || bytes + size > MAX_PUT_EVENTS_BYTES)
-        {
-            calls.push(&pending[start..index]);
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < pending.len() {
-        calls.push(&pending[start..]);
-    }
-    calls
+    put_events_calls(pending, |relayable| &relayable.event)
 }
 
 /// A string attribute of the record's new image.
