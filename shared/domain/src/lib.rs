@@ -9,6 +9,8 @@
 //!   its public name and whether a retry could help.
 //! - [`event`]: the [`EventEnvelope`] every event travels in and the [`DomainEvent`] trait that
 //!   names an event's type, source and schema version.
+//! - [`catalog`]: products, categories and brands — validation, merge patch, ETags, the
+//!   category tree, the `shop.catalog` events, list-query semantics and the store ports.
 //! - [`ports`]: the narrow async traits adapters implement ([`Clock`], [`EventPublisher`],
 //!   [`SecretSource`], [`HealthProbe`]).
 //!
@@ -16,6 +18,7 @@
 //! in-memory implementations of the ports live in `shop-adapters`, so this crate's rules can be
 //! tested without a cloud.
 
+pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod id;
