@@ -69,7 +69,7 @@ use shop_domain::{DomainError, DomainEvent, EventEnvelope, EventPublisher, Outgo
 
 use crate::aws::sdk_error;
 pub use crate::eventbridge::MAX_PUT_EVENTS_BYTES;
-use crate::eventbridge::{MAX_ENTRIES_PER_CALL, entry_size, put_events_calls};
+use crate::eventbridge::{entry_size, put_events_calls};
 use crate::lambda::HandlerError;
 
 /// The value of the `type` attribute that marks an outbox item.
@@ -256,7 +256,7 @@ enum Decoded {
 ///   back every later event of the table for up to the stream's 24 h retention (or the
 ///   mapping's retry limit), so one event is lost loudly instead of all of them quietly late.
 ///   [`outbox_put`] refuses such events in the first place.
-/// - Events are published in order, in calls of at most [`MAX_ENTRIES_PER_CALL`] entries and
+/// - Events are published in order, in calls of at most [`MAX_ENTRIES_PER_CALL`](crate::eventbridge::MAX_ENTRIES_PER_CALL) entries and
 ///   [`MAX_PUT_EVENTS_BYTES`] bytes (one `PutEvents` each). When a call fails, publishing
 ///   stops and the first record of that call is reported as the batch item failure: the
 ///   stream retries from it, and an [`EventPublisher`] does not say which entries of a failed

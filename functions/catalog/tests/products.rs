@@ -1,0 +1,537 @@
+//! Handler tests for the product routes: the fixture events of `events/<function>/`, the
+//! in-memory stores, and the responses and outbox events they produce.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use catalog::Deps;
+use catalog::memory::{MemoryBrandStore, MemoryCategoryStore, MemoryProductStore};
+use catalog::products::{
+    create_product, delete_product, get_product, list_products, patch_product, replace_product,
+};
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use shop_adapters::memory::FixedClock;
+use shop_domain::catalog::{
+    Brand, BrandInput, Category, CategoryInput, Product, ProductInput, ProductQuery, ProductStatus,
+    filter_and_sort,
+};
+use shop_domain::{BrandId, CategoryId, Clock, ProductId};
+
+const PRODUCT: &str = "01JBQ00000000000000000PR01";
+const CATEGORY: &str = "01JBQ00000000000000000CA01";
+const CHILD_CATEGORY: &str = "01JBQ00000000000000000CA02";
+const OTHER_CATEGORY: &str = "01JBQ00000000000000000CA03";
+const BRAND: &str = "01JBQ00000000000000000BR01";
+
+const GET_OK: &str = include_str!("../../../events/get-product/ok.json");
+const GET_NOT_MODIFIED: &str = include_str!("../../../events/get-product/not-modified.json");
+const GET_OWNER: &str = include_str!("../../../events/get-product/owner.json");
+const LIST_OK: &str = include_str!("../../../events/list-products/ok.json");
+const LIST_INVALID: &str = include_str!("../../../events/list-products/invalid.json");
+const CREATE_OK: &str = include_str!("../../../events/create-product/ok.json");
+const CREATE_INVALID: &str = include_str!("../../../events/create-product/invalid.json");
+const CREATE_MALFORMED: &str = include_str!("../../../events/create-product/malformed.json");
+const CREATE_UNKNOWN_CATEGORY: &str =
+    include_str!("../../../events/create-product/unknown-category.json");
+const REPLACE_OK: &str = include_str!("../../../events/replace-product/ok.json");
+const REPLACE_OTHER_SELLER: &str =
+    include_str!("../../../events/replace-product/other-seller.json");
+const REPLACE_STALE: &str = include_str!("../../../events/replace-product/stale.json");
+const PATCH_OK: &str = include_str!("../../../events/patch-product/ok.json");
+const DELETE_OK: &str = include_str!("../../../events/delete-product/ok.json");
+const DELETE_ADMIN: &str = include_str!("../../../events/delete-product/admin.json");
+
+struct World {
+    deps: Deps,
+    products: Arc<MemoryProductStore>,
+    clock: Arc<FixedClock>,
+}
+
+/// A catalog with a category (with one child and one unrelated sibling) and a brand, and no
+/// products.
+fn empty_world() -> World {
+    let clock = Arc::new(FixedClock::default());
+    let categories = Arc::new(MemoryCategoryStore::new());
+    for (id, name, parent) in [
+        (CATEGORY, "Shoes", None),
+        (CHILD_CATEGORY, "Running Shoes", Some(CATEGORY)),
+        (OTHER_CATEGORY, "Bags", None),
+    ] {
+        let input = CategoryInput {
+            name: name.to_owned(),
+            parent_id: parent.map(str::to_owned),
+            ..CategoryInput::default()
+        };
+        categories.insert(Category::create(input, clock.now(), id.parse().unwrap()).unwrap());
+    }
+    let brands = Arc::new(MemoryBrandStore::new());
+    let input = BrandInput {
+        name: "Acme".to_owned(),
+        ..BrandInput::default()
+    };
+    brands.insert(Brand::create(input, clock.now(), BRAND.parse().unwrap()).unwrap());
+    let products = Arc::new(MemoryProductStore::new());
+    let deps = Deps {
+        products: products.clone(),
+        categories,
+        brands,
+        clock: clock.clone(),
+    };
+    World {
+        deps,
+        products,
+        clock,
+    }
+}
+
+/// [`empty_world`] plus product `PRODUCT` of `seller-1`, active, at version 1.
+fn world() -> World {
+    let world = empty_world();
+    world.products.insert(product(
+        PRODUCT,
+        "seller-1",
+        ProductStatus::Active,
+        12999,
+        CATEGORY,
+        &world,
+    ));
+    world
+}
+
+fn product(
+    id: &str,
+    seller: &str,
+    status: ProductStatus,
+    price: i64,
+    category: &str,
+    w: &World,
+) -> Product {
+    let input = ProductInput::from_json(&json!({
+        "name": format!("Product {id}"),
+        "price": price,
+        "currency": "EUR",
+        "categoryId": category,
+        "brandId": BRAND,
+        "status": if status == ProductStatus::Archived { "active" } else { status.as_str() },
+        "attributes": {"material": "mesh", "color": "blue"},
+    }))
+    .unwrap();
+    let mut p = Product::create(input, seller, w.clock.now(), id.parse().unwrap()).unwrap();
+    p.status = status;
+    p
+}
+
+fn request(fixture: &str) -> Request {
+    lambda_http::request::from_str(fixture).expect("fixture is an API Gateway v2 event")
+}
+
+fn body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
+}
+
+fn fields(response: &Response<Body>) -> Vec<String> {
+    body(response)["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|f| f["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn stored(w: &World) -> Option<Product> {
+    w.deps.products.get(PRODUCT.parse().unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn create_answers_201_with_location_etag_and_a_product_created_event() {
+    let w = empty_world();
+    let response = create_product(&w.deps, request(CREATE_OK)).await.unwrap();
+
+    assert_eq!(response.status(), 201, "{}", body(&response));
+    let created = body(&response);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        format!("/api/products/{id}").as_str()
+    );
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    assert_eq!(created["sellerId"], "seller-1");
+    assert_eq!(created["price"], 12999);
+    assert_eq!(created["variants"][1]["price"], 13499);
+
+    let events = w.products.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].source, "shop.catalog");
+    assert_eq!(events[0].detail_type, "ProductCreated");
+    assert_eq!(events[0].detail["aggregateVersion"], 1);
+    assert_eq!(events[0].detail["data"]["product"], created);
+}
+
+#[tokio::test]
+async fn invalid_body_is_400_naming_every_bad_field() {
+    let w = empty_world();
+    let response = create_product(&w.deps, request(CREATE_INVALID))
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(body(&response)["error"], "ValidationError");
+    let fields = fields(&response);
+    for field in ["name", "price", "currency"] {
+        assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+    }
+    assert!(w.products.is_empty());
+    assert!(w.products.events().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_not_500() {
+    let w = empty_world();
+    let response = create_product(&w.deps, request(CREATE_MALFORMED))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(body(&response)["error"], "MalformedJson");
+}
+
+#[tokio::test]
+async fn unknown_category_is_422_and_writes_nothing() {
+    let w = empty_world();
+    let response = create_product(&w.deps, request(CREATE_UNKNOWN_CATEGORY))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(
+        body(&response)["message"]
+            .as_str()
+            .unwrap()
+            .contains("category")
+    );
+    assert!(w.products.is_empty());
+    assert!(w.products.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_caller_without_the_seller_scope_cannot_create() {
+    let w = empty_world();
+    let mut event: Value = serde_json::from_str(CREATE_OK).unwrap();
+    let jwt = &mut event["requestContext"]["authorizer"]["jwt"];
+    jwt["claims"]["scope"] = json!("shop/user");
+    jwt["scopes"] = json!(["shop/user"]);
+    let response = create_product(&w.deps, request(&event.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // Without any claims (a route misconfigured as public) it is a 401, never a write.
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let response = create_product(&w.deps, request(&event.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(w.products.is_empty());
+}
+
+#[tokio::test]
+async fn get_answers_the_product_with_its_etag() {
+    let w = world();
+    let response = get_product(&w.deps, request(GET_OK)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    assert_eq!(body(&response)["id"], PRODUCT);
+}
+
+#[tokio::test]
+async fn if_none_match_with_the_current_etag_is_304() {
+    let w = world();
+    let response = get_product(&w.deps, request(GET_NOT_MODIFIED))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 304);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    assert!(response.body().is_empty());
+}
+
+#[tokio::test]
+async fn a_draft_is_404_to_the_public_but_visible_to_its_seller() {
+    let w = empty_world();
+    w.products.insert(product(
+        PRODUCT,
+        "seller-1",
+        ProductStatus::Draft,
+        100,
+        CATEGORY,
+        &w,
+    ));
+    let response = get_product(&w.deps, request(GET_OK)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let response = get_product(&w.deps, request(GET_OWNER)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(&response)["status"], "draft");
+}
+
+#[tokio::test]
+async fn unknown_id_is_404() {
+    let w = empty_world();
+    let response = get_product(&w.deps, request(GET_OK)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(body(&response)["error"], "NotFound");
+}
+
+#[tokio::test]
+async fn replace_with_the_current_if_match_bumps_the_version_and_emits_product_modified() {
+    let w = world();
+    let response = replace_product(&w.deps, request(REPLACE_OK)).await.unwrap();
+    assert_eq!(response.status(), 200, "{}", body(&response));
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    let after = stored(&w).await.unwrap();
+    assert_eq!(after.version, 2);
+    assert_eq!(after.name, "Trail Running Shoe v2");
+
+    let events = w.products.events();
+    assert_eq!(w.products.detail_types(), ["ProductModified"]);
+    assert_eq!(events[0].detail["aggregateVersion"], 2);
+    assert_eq!(events[0].detail["data"]["old"]["version"], 1);
+    assert_eq!(events[0].detail["data"]["new"]["version"], 2);
+}
+
+#[tokio::test]
+async fn a_seller_cannot_replace_another_sellers_product() {
+    let w = world();
+    let response = replace_product(&w.deps, request(REPLACE_OTHER_SELLER))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(stored(&w).await.unwrap().version, 1);
+    assert!(w.products.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_412() {
+    let w = world();
+    let response = replace_product(&w.deps, request(REPLACE_STALE))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 412);
+    assert_eq!(body(&response)["error"], "PreconditionFailed");
+    assert_eq!(stored(&w).await.unwrap().version, 1);
+    assert!(w.products.events().is_empty());
+}
+
+#[tokio::test]
+async fn patch_changes_only_the_given_fields_and_names_them_in_the_event() {
+    let w = world();
+    let before = stored(&w).await.unwrap();
+    let response = patch_product(&w.deps, request(PATCH_OK)).await.unwrap();
+    assert_eq!(response.status(), 200, "{}", body(&response));
+
+    let after = stored(&w).await.unwrap();
+    assert_eq!(after.price.amount_minor, 10999);
+    assert_eq!(after.attributes.get("color"), None);
+    assert_eq!(after.attributes["material"], "mesh");
+    assert_eq!(after.name, before.name);
+    assert_eq!(after.category_id, before.category_id);
+    assert_eq!(after.version, 2);
+
+    let events = w.products.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail_type, "ProductModified");
+    assert_eq!(
+        events[0].detail["data"]["changedFields"],
+        json!(["price", "attributes"])
+    );
+}
+
+#[tokio::test]
+async fn patch_refuses_other_patch_formats_with_415() {
+    let w = world();
+    let mut req = request(PATCH_OK);
+    req.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json-patch+json"),
+    );
+    let response = patch_product(&w.deps, req).await.unwrap();
+    assert_eq!(response.status(), 415);
+
+    let mut req = request(PATCH_OK);
+    req.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    let response = patch_product(&w.deps, req).await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn delete_answers_204_then_the_product_is_404() {
+    let w = world();
+    let response = delete_product(&w.deps, request(DELETE_OK)).await.unwrap();
+    assert_eq!(response.status(), 204);
+    let events = w.products.events();
+    assert_eq!(w.products.detail_types(), ["ProductDeleted"]);
+    assert_eq!(events[0].detail["aggregateVersion"], 2);
+    assert_eq!(events[0].detail["data"]["productId"], PRODUCT);
+    assert_eq!(events[0].detail["data"]["sellerId"], "seller-1");
+
+    let response = get_product(&w.deps, request(GET_OK)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let response = delete_product(&w.deps, request(DELETE_OK)).await.unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn an_admin_may_delete_any_sellers_product() {
+    let w = world();
+    let response = delete_product(&w.deps, request(DELETE_ADMIN))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(stored(&w).await.is_none());
+}
+
+/// 30 products over three categories, statuses and a spread of prices with ties.
+fn seed_list(w: &World) {
+    let categories = [CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY];
+    for i in 0..30u32 {
+        let id = ProductId::new().to_string();
+        let status = match i % 5 {
+            0 => ProductStatus::Draft,
+            1 => ProductStatus::Archived,
+            _ => ProductStatus::Active,
+        };
+        let price = 1000 + i64::from(i % 7) * 250;
+        let category = categories[(i % 3) as usize];
+        w.clock.advance(std::time::Duration::from_secs(60));
+        w.products
+            .insert(product(&id, "seller-1", status, price, category, w));
+    }
+}
+
+fn with_query(fixture: &str, params: &[(&str, &str)]) -> Request {
+    let query: HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    request(fixture).with_query_string_parameters(query)
+}
+
+#[tokio::test]
+async fn walking_every_page_returns_each_matching_product_once_in_order() {
+    let w = empty_world();
+    seed_list(&w);
+    // Every product in every status, read through the port.
+    let all = w
+        .deps
+        .products
+        .list_by_seller("seller-1", 100, None)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 30);
+
+    let params = [
+        ("category", CATEGORY),
+        ("sortBy", "price"),
+        ("sortOrder", "asc"),
+    ];
+    let query = ProductQuery::from_params(params).unwrap();
+    let categories: Vec<CategoryId> =
+        vec![CATEGORY.parse().unwrap(), CHILD_CATEGORY.parse().unwrap()];
+    let expected: Vec<ProductId> = filter_and_sort(&all, &query, Some(&categories))
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(expected.len() > 5, "the seed has several pages of matches");
+
+    let first = list_products(&w.deps, request(LIST_OK)).await.unwrap();
+    assert_eq!(first.status(), 200, "{}", body(&first));
+    let mut page = body(&first);
+    let mut seen: Vec<ProductId> = Vec::new();
+    loop {
+        assert_eq!(page["pageSize"], 2);
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        for item in items {
+            assert_eq!(item["status"], "active");
+            seen.push(item["id"].as_str().unwrap().parse().unwrap());
+        }
+        let Some(token) = page["nextToken"].as_str() else {
+            break;
+        };
+        assert_eq!(items.len(), 2, "only the last page may be short");
+        let mut params: Vec<(&str, &str)> = vec![
+            ("category", CATEGORY),
+            ("sortBy", "price"),
+            ("sortOrder", "asc"),
+            ("pageSize", "2"),
+        ];
+        params.push(("nextToken", token));
+        let response = list_products(&w.deps, with_query(LIST_OK, &params))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", body(&response));
+        page = body(&response);
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
+    assert!(
+        !seen.iter().any(|id| {
+            all.iter()
+                .find(|p| p.id == *id)
+                .is_some_and(|p| p.category_id == OTHER_CATEGORY.parse::<CategoryId>().unwrap())
+        }),
+        "the category filter includes descendants only"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_foreign_next_token_is_400() {
+    let w = empty_world();
+    seed_list(&w);
+    let first = body(&list_products(&w.deps, request(LIST_OK)).await.unwrap());
+    let token = first["nextToken"].as_str().unwrap().to_owned();
+
+    let mut forged = token.clone();
+    forged.replace_range(..1, if forged.starts_with('A') { "B" } else { "A" });
+    for (token, sort) in [
+        ("not-a-token", "price"),
+        (forged.as_str(), "price"),
+        (token.as_str(), "name"),
+    ] {
+        let params = [
+            ("category", CATEGORY),
+            ("sortBy", sort),
+            ("pageSize", "2"),
+            ("nextToken", token),
+        ];
+        let response = list_products(&w.deps, with_query(LIST_OK, &params))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{token} {sort}");
+        assert_eq!(fields(&response), ["nextToken"]);
+    }
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400_naming_each() {
+    let w = empty_world();
+    let response = list_products(&w.deps, request(LIST_INVALID)).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let mut fields = fields(&response);
+    fields.sort();
+    assert_eq!(fields, ["pageSize", "sortBy"]);
+}
+
+#[test]
+fn fixtures_name_the_seeded_ids() {
+    assert!(PRODUCT.parse::<ProductId>().is_ok());
+    assert!(BRAND.parse::<BrandId>().is_ok());
+    let req = request(CREATE_OK);
+    assert_eq!(req.method(), "POST");
+    assert_eq!(req.uri().path(), "/api/products");
+}
