@@ -9,8 +9,9 @@ EDGE_PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv tools build dev token test lint fmt deploy clean
+.PHONY: help venv tools build dev seed token test lint fmt deploy clean
 ROLE ?= User
+N ?= 0
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,8 +35,12 @@ tools: $(VENV)/.tools ## install the deploy/lint tools (sam, cargo-lambda) into 
 build: ## build every function and the local cloud (debug, native)
 	$(CARGO) build --workspace --bins
 
-dev: venv build ## run the whole shop locally: AWS edge on :4566 (Ctrl-C stops it)
-	$(CARGO) run --quiet -p localcloud --bin localcloud -- --no-build --edge-port $(EDGE_PORT)
+dev: venv build ## run the shop locally with a seeded catalog: API on :3000, AWS edge on :4566 (Ctrl-C stops it)
+	$(CARGO) run --quiet -p localcloud --bin localcloud -- --no-build --edge-port $(EDGE_PORT) \
+		--after-ready "$(CARGO) run --quiet -p shop-e2e --bin seed"
+
+seed: ## add N generated products to the running shop (`make seed N=10000`; needs `make dev`)
+	$(CARGO) run --quiet -p shop-e2e --bin seed -- $(N)
 
 token: ## print a local bearer token for ROLE=User|Seller|Admin (needs `make dev` running)
 	@$(CARGO) run --quiet -p localcloud --bin localcloud -- token --role $(ROLE)

@@ -48,6 +48,8 @@ pub struct EdgeState {
 struct Edge {
     state: EdgeState,
     client: reqwest::Client,
+    /// Held for the whole of each DynamoDB and DynamoDB Streams call; see [`serialized`].
+    dynamodb: tokio::sync::Mutex<()>,
 }
 
 type Shared = State<Arc<Edge>>;
@@ -77,6 +79,7 @@ pub fn router(state: EdgeState) -> anyhow::Result<Router> {
             ..state
         },
         client,
+        dynamodb: tokio::sync::Mutex::new(()),
     });
     Ok(Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
@@ -277,6 +280,22 @@ fn is_anonymous_well_known_get(method: &Method, path: &str, headers: &HeaderMap)
         && path.contains("/.well-known/")
 }
 
+/// Whether a call must not overlap another DynamoDB call: every DynamoDB and DynamoDB
+/// Streams API call.
+///
+/// moto's DynamoDB backend is not thread-safe: `TransactWriteItems` deep-copies the tables to
+/// roll back on failure, and a write or read that runs meanwhile makes it (or itself) fail
+/// with `RuntimeError: dictionary changed size during iteration`, a 500 (seen with eight
+/// concurrent product creates). DynamoDB itself serialises conflicting transactions, so
+/// making moto's calls one at a time changes no observable behaviour; moto holds Python's
+/// GIL anyway, so little throughput is lost.
+fn serialized(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("DynamoDB_") || t.starts_with("DynamoDBStreams_"))
+}
+
 /// Everything else: to moto, recording SES sends that moto accepts.
 async fn proxy(State(edge): Shared, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -311,6 +330,11 @@ async fn proxy(State(edge): Shared, request: Request) -> Response {
             HeaderValue::from_static(ANONYMOUS_S3_AUTHORIZATION),
         );
     }
+    let one_at_a_time = if serialized(&parts.headers) {
+        Some(edge.dynamodb.lock().await)
+    } else {
+        None
+    };
     let upstream = match edge
         .client
         .request(parts.method.clone(), &url)
@@ -340,6 +364,26 @@ async fn proxy(State(edge): Shared, request: Request) -> Response {
         if forwarded(name) {
             response = response.header(name, value);
         }
+    }
+    if let Some(guard) = one_at_a_time {
+        // Read the whole answer before the next DynamoDB call may start.
+        let body = upstream.bytes().await;
+        drop(guard);
+        return match body {
+            Ok(body) => response.body(Body::from(body)),
+            Err(error) => Ok((
+                StatusCode::BAD_GATEWAY,
+                format!("cannot relay the response: {error}"),
+            )
+                .into_response()),
+        }
+        .unwrap_or_else(|error| {
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("cannot relay the response: {error}"),
+            )
+                .into_response()
+        });
     }
     // Stream the body back as it arrives (large S3 objects).
     let chunks = futures::stream::unfold(Some(upstream), |upstream| async move {

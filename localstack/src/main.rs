@@ -42,6 +42,10 @@ struct Args {
     /// Do not run `cargo build --workspace --bins` first.
     #[arg(long)]
     no_build: bool,
+    /// A shell command to run once the cloud is ready (e.g. a seed), with `API_URL` and
+    /// `AWS_ENDPOINT_URL` set; the cloud keeps running whatever it answers.
+    #[arg(long, value_name = "COMMAND")]
+    after_ready: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -89,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let stack = cloud.stack();
     let state = RunState {
         edge_url: cloud.edge_url().to_owned(),
+        api_url: cloud.api_url().to_owned(),
         region: args.region.clone(),
         outputs: stack.outputs.clone(),
     };
@@ -116,6 +121,21 @@ async fn main() -> anyhow::Result<()> {
                 .map(str::to_owned)
                 .unwrap_or_else(|| value.to_string())
         );
+    }
+    if let Some(command) = &args.after_ready {
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env("API_URL", cloud.api_url())
+            .env("AWS_ENDPOINT_URL", cloud.edge_url())
+            .kill_on_drop(true)
+            .status()
+            .await;
+        match status {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("localcloud: `{command}` failed ({status}); still running"),
+            Err(error) => eprintln!("localcloud: cannot run `{command}`: {error}; still running"),
+        }
     }
     println!("Press Ctrl-C to stop.");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -24,6 +24,8 @@ pub const ROLES: [&str; 3] = ["User", "Seller", "Admin"];
 pub struct RunState {
     /// The AWS edge's URL.
     pub edge_url: String,
+    /// The API Gateway's URL.
+    pub api_url: String,
     /// The region of every client.
     pub region: String,
     /// The stack's outputs, resolved.
@@ -59,12 +61,25 @@ impl RunState {
     }
 }
 
-/// Signs an access token for the local-only user of `role`, valid for `lifetime` (at most 60
-/// minutes, as every access token).
+/// Signs an access token for the local-only user of `role` (subject `local-<role>`), valid
+/// for `lifetime` (at most 60 minutes, as every access token).
 pub async fn mint(
     sdk: &SdkConfig,
     outputs: &BTreeMap<String, Value>,
     role: &str,
+    lifetime: TimeDelta,
+) -> anyhow::Result<String> {
+    let subject = format!("local-{}", role.to_ascii_lowercase());
+    mint_for(sdk, outputs, role, &subject, lifetime).await
+}
+
+/// [`mint`] for the local-only user `subject`: tests need two sellers to prove that one may
+/// not change the other's products.
+pub async fn mint_for(
+    sdk: &SdkConfig,
+    outputs: &BTreeMap<String, Value>,
+    role: &str,
+    subject: &str,
     lifetime: TimeDelta,
 ) -> anyhow::Result<String> {
     let Some(role) = ROLES.iter().find(|r| r.eq_ignore_ascii_case(role)) else {
@@ -88,15 +103,17 @@ pub async fn mint(
         })?;
     let keys = KeySet::from_secret_string(secret.secret_string().unwrap_or_default())?
         .ok_or_else(|| anyhow!("the signing keys have not been created yet"))?;
-    let lower = role.to_ascii_lowercase();
     let claims = AccessClaims::new(
-        format!("local-{lower}"),
+        subject.to_owned(),
         vec![(*role).to_owned()],
         output("TokenIssuer")?,
         output("TokenAudience")?,
         Utc::now(),
         lifetime,
     )
-    .with_email(format!("{lower}@local.test"));
+    .with_email(format!(
+        "{}@local.test",
+        subject.trim_start_matches("local-")
+    ));
     Ok(sign(&claims, keys.signing_key())?)
 }

@@ -5,8 +5,9 @@
 //! `requestContext.authorizer.jwt` (an array claim such as `roles` arrives as `"[Admin]"`).
 //! So roles are read from the scopes — `scopes` when the route lists some, else the `scope`
 //! claim (space-separated) — never from `roles`. Public routes get no authorizer at all and
-//! so no [`Caller`]. Ownership (a Seller may change only their own products) is decided here
-//! too, so each handler asks one question.
+//! so no [`Caller`]. Ownership (a Seller may change only their own products) and the
+//! Admin-only rule for categories and brands are decided here too, so each handler asks one
+//! question.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -69,6 +70,18 @@ impl Caller {
         } else {
             Err(DomainError::Forbidden(
                 "product changes need the Seller or Admin role".to_owned(),
+            ))
+        }
+    }
+
+    /// Whether the caller may change categories and brands: Admins only (403 otherwise).
+    /// They shape every seller's listings, so no single seller may edit them.
+    pub fn ensure_admin(&self) -> Result<(), DomainError> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(
+                "changing categories and brands needs the Admin role".to_owned(),
             ))
         }
     }

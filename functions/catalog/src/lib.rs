@@ -1,20 +1,27 @@
-//! The catalog service: products (and, later, categories and brands) behind API Gateway.
+//! The catalog service: products, categories and brands behind API Gateway.
 //!
 //! A tour:
-//! - [`products`]: one named handler per product route (`get_product`, `list_products`,
-//!   `create_product`, `replace_product`, `patch_product`, `delete_product`), each taking
-//!   [`Deps`] and the gateway request. Client mistakes are `Ok(4xx)` in the API's error
-//!   shape; only infrastructure failures (5xx) are `Err`, so Lambda logs and counts them.
-//! - [`auth`]: [`Caller`](auth::Caller), read from the gateway's JWT claims, and the
-//!   ownership rule (a Seller changes only their own products, an Admin anything).
+//! - [`products`], [`categories`], [`brands`]: one named handler per route (`get_product`,
+//!   `list_products`, `list_seller_products`, `create_product`, `replace_product`,
+//!   `patch_product`, `delete_product`; `list_categories`, `get_category_tree`,
+//!   `get_category`, `create_category`, `replace_category`, `delete_category`; `list_brands`,
+//!   `get_brand`, `create_brand`, `replace_brand`, `delete_brand`), each taking [`Deps`] and
+//!   the gateway request. Client mistakes are `Ok(4xx)` in the API's error shape; only
+//!   infrastructure failures (5xx) are `Err`, so Lambda logs and counts them.
+//! - [`common`]: what those handlers share — the 4xx/5xx split, ETags and 304s, lost races
+//!   (409/412), event envelopes with the correlation id, query-string paging, list bodies.
+//! - [`auth`]: [`Caller`](auth::Caller), read from the gateway's JWT claims, the ownership
+//!   rule (a Seller changes only their own products, an Admin anything) and the Admin-only
+//!   rule for categories and brands.
+//! - [`dynamo`]: the DynamoDB adapter behind all three stores; [`cursor`]: the signed
+//!   `nextToken`s it and the in-memory stores issue.
 //! - [`memory`]: in-memory [`ProductStore`], [`CategoryStore`] and [`BrandStore`] that record
 //!   the outbox event of every write, for the handler tests.
+//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro, so each `src/bin/<function>.rs`
+//!   is one line naming its handler.
 //!
-//! The domain rules (validation, merge patch, ETags, list semantics, events) live in
-//! `shop_domain::catalog`; this crate wires them to HTTP and the stores.
-//!
-//! There are no `src/bin/` mains yet: they need the DynamoDB catalog adapter, which does not
-//! exist yet.
+//! The domain rules (validation, merge patch, ETags, the category tree, list semantics,
+//! events) live in `shop_domain::catalog`; this crate wires them to HTTP and the stores.
 
 use std::sync::Arc;
 
@@ -22,8 +29,14 @@ use shop_domain::Clock;
 use shop_domain::catalog::{BrandStore, CategoryStore, ProductStore};
 
 pub mod auth;
+pub mod brands;
+pub mod categories;
+pub mod common;
+pub mod cursor;
+pub mod dynamo;
 pub mod memory;
 pub mod products;
+pub mod setup;
 
 /// What the catalog handlers need; each handler uses only its part.
 #[derive(Clone)]

@@ -8,24 +8,22 @@
 //!   the real adapter would commit in the same transaction ([`MemoryProductStore::events`]).
 //! - `list` is [`filter_and_sort`] plus a cursor holding the sort key and id of the last item
 //!   returned, so a walk over the pages stays exact when items are added or removed between
-//!   pages. The cursor is base64url JSON with a keyed checksum binding it to its query: an
-//!   edited or foreign token is a validation error on `nextToken`, as the port requires.
+//!   pages. The cursor is signed with a fixed key by [`crate::cursor`], exactly as the
+//!   DynamoDB adapter signs it: an edited or foreign token is a validation error on
+//!   `nextToken`, as the port requires.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use shop_domain::catalog::{
     Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore, SortBy,
     SortOrder, filter_and_sort,
 };
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
+
+use crate::cursor::{ListCursor, Signer, SortKey};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A test that panicked while holding the lock should not cascade into unrelated asserts.
@@ -132,8 +130,7 @@ impl ProductStore for MemoryProductStore {
     ) -> Result<Page<Product>, DomainError> {
         let all: Vec<Product> = lock(&self.products).values().cloned().collect();
         let matching = filter_and_sort(&all, query, categories);
-        let scope = format!("{query:?}|{categories:?}", query = QueryScope(query));
-        page(matching, query, &scope)
+        page(matching, query, &query.cursor_scope())
     }
 
     async fn list_by_seller(
@@ -183,88 +180,9 @@ fn check_version(
     }
 }
 
-/// The filters and order of a query without its paging, which a cursor is bound to.
-struct QueryScope<'a>(&'a ProductQuery);
-
-impl std::fmt::Debug for QueryScope<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let q = self.0;
-        write!(
-            f,
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}",
-            q.category,
-            q.brand,
-            q.min_price,
-            q.max_price,
-            q.search,
-            q.sort_by.as_str(),
-            q.sort_order.as_str()
-        )
-    }
-}
-
-/// Where the previous page ended: the last item's sort key and id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Cursor {
-    /// The sort key, as `sortBy` names it.
-    key: SortKey,
-    /// The last item's id.
-    id: ProductId,
-    /// Keyed checksum of the scope and the fields above.
-    sig: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum SortKey {
-    Price(i64),
-    CreatedAt(DateTime<Utc>),
-    Name(String),
-}
-
-fn sort_key(query: &ProductQuery, p: &Product) -> SortKey {
-    match query.sort_by {
-        SortBy::Price => SortKey::Price(p.price.amount_minor),
-        SortBy::CreatedAt => SortKey::CreatedAt(p.created_at),
-        SortBy::Name => SortKey::Name(p.name.to_lowercase()),
-    }
-}
-
-/// Not a secret in tests; the DynamoDB adapter signs with an HMAC key from Secrets Manager.
-const CURSOR_KEY: u64 = 0x5eed_cafe_f00d_d00d;
-
-fn signature(scope: &str, key: &SortKey, id: ProductId) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    CURSOR_KEY.hash(&mut hasher);
-    scope.hash(&mut hasher);
-    key.hash(&mut hasher);
-    id.hash(&mut hasher);
-    hasher.finish()
-}
-
-impl Hash for SortKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        serde_json::to_string(self).unwrap_or_default().hash(state);
-    }
-}
-
-fn bad_token() -> DomainError {
-    DomainError::validation("nextToken", "is not a token this API issued for this query")
-}
-
-fn decode(token: &str, scope: &str) -> Result<Cursor, DomainError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
-    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad_token())?;
-    if cursor.sig != signature(scope, &cursor.key, cursor.id) {
-        return Err(bad_token());
-    }
-    Ok(cursor)
-}
-
-fn encode(scope: &str, key: SortKey, id: ProductId) -> String {
-    let sig = signature(scope, &key, id);
-    let json = serde_json::to_vec(&Cursor { key, id, sig }).expect("a cursor serializes");
-    URL_SAFE_NO_PAD.encode(json)
+/// Not a secret in tests; the DynamoDB adapter's key comes from Secrets Manager.
+fn signer() -> Signer {
+    Signer::new("memory-store-cursor-key")
 }
 
 /// The page of `sorted` after the query's cursor.
@@ -276,7 +194,7 @@ fn page(
     let start = match query.next_token.as_deref() {
         None => 0,
         Some(token) => {
-            let cursor = decode(token, scope)?;
+            let cursor: ListCursor = signer().decode(scope, token)?;
             sorted
                 .iter()
                 .position(|p| after(query, p, &cursor))
@@ -291,17 +209,21 @@ fn page(
         .map(|p| (*p).clone())
         .collect();
     let next_token = match items.last() {
-        Some(last) if start + size < sorted.len() => {
-            Some(encode(scope, sort_key(query, last), last.id))
-        }
+        Some(last) if start + size < sorted.len() => Some(signer().encode(
+            scope,
+            &ListCursor {
+                key: SortKey::of_product(query, last),
+                id: last.id,
+            },
+        )),
         _ => None,
     };
     Ok(Page { items, next_token })
 }
 
 /// Whether `p` comes strictly after the cursor in the query's order.
-fn after(query: &ProductQuery, p: &Product, cursor: &Cursor) -> bool {
-    let ordering = sort_key(query, p)
+fn after(query: &ProductQuery, p: &Product, cursor: &ListCursor) -> bool {
+    let ordering = SortKey::of_product(query, p)
         .cmp(&cursor.key)
         .then(p.id.cmp(&cursor.id));
     let ordering = match query.sort_order {
@@ -530,31 +452,17 @@ fn slug_free<'a, I: PartialEq + std::fmt::Display + 'a>(
     Ok(())
 }
 
-fn offset_signature(offset: usize) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    CURSOR_KEY.hash(&mut hasher);
-    "brands".hash(&mut hasher);
-    offset.hash(&mut hasher);
-    hasher.finish()
-}
-
 fn encode_offset(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{offset}.{}", offset_signature(offset)))
+    signer().encode("brands", &offset)
 }
 
 fn decode_offset(token: &str) -> Result<usize, DomainError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad_token())?;
-    let (offset, sig) = text.split_once('.').ok_or_else(bad_token)?;
-    let offset: usize = offset.parse().map_err(|_| bad_token())?;
-    if sig.parse::<u64>().ok() != Some(offset_signature(offset)) {
-        return Err(bad_token());
-    }
-    Ok(offset)
+    signer().decode("brands", token)
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use serde_json::json;
     use shop_domain::catalog::ProductInput;
 
@@ -621,7 +529,7 @@ mod tests {
             }
         }
         assert_eq!(names, ["alpha", "Beta", "Delta", "gamma", "Zeta"]);
-        let forged = URL_SAFE_NO_PAD.encode("2.1");
+        let forged = Signer::new("another key").encode("brands", &2_usize);
         assert_eq!(
             store.list(2, Some(&forged)).await.unwrap_err().status(),
             400

@@ -1,4 +1,4 @@
-//! Product handlers: `/api/products` and `/api/products/{id}`.
+//! Product handlers: `/api/products`, `/api/products/{id}` and `/api/seller/products`.
 //!
 //! Each handler is `async fn(&Deps, Request) -> Result<Response<Body>, Error>`. The work is
 //! done in an inner function answering `Result<Response<Body>, ApiError>`; [`respond`] turns
@@ -11,25 +11,25 @@
 //!   a race without `If-Match` is 409, with it 412.
 //! - A PUT or PATCH that changes nothing writes nothing and emits no event.
 //! - `categoryId` and `brandId` must name existing resources: 422 otherwise.
+//! - A seller's own list shows every status and only their products, whoever calls it: an
+//!   Admin sees their own there too, not everyone's.
 
-use lambda_http::http::header::{CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
+use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::{Response, StatusCode};
-use lambda_http::{Body, Error, Request, RequestExt};
-use serde::Serialize;
+use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
 use shop_domain::catalog::{
     CategoryTree, Product, ProductCreated, ProductDeleted, ProductInput, ProductModified,
-    ProductQuery, ProductView, if_match, not_modified,
+    ProductQuery, if_match,
 };
-use shop_domain::{CorrelationId, DomainError, DomainEvent, EventEnvelope, ProductId};
+use shop_domain::{DomainError, ProductId};
 
 use crate::Deps;
 use crate::auth::Caller;
-
-/// The header a caller may set to carry its correlation id into the events.
-pub const CORRELATION_HEADER: &str = "x-correlation-id";
-
-type Handled = Result<Response<Body>, ApiError>;
+use crate::common::{
+    Handled, ListBody, PageParams, created, envelope, fresh_or_not_modified, header,
+    if_match_header, json_with_etag, lost_race, query_pairs, respond,
+};
 
 /// `GET /api/products/{id}` (public): the product with its `ETag`; 304 when `If-None-Match`
 /// names the current version; 404 when it does not exist or is not visible to the caller.
@@ -40,6 +40,12 @@ pub async fn get_product(deps: &Deps, req: Request) -> Result<Response<Body>, Er
 /// `GET /api/products` (public): one page of active products matching the query string.
 pub async fn list_products(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
     respond(list(deps, &req).await)
+}
+
+/// `GET /api/seller/products` (Seller, Admin): one page of the caller's own products in
+/// every status, newest first. Takes `pageSize` (1–100, default 20) and `nextToken` only.
+pub async fn list_seller_products(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(list_mine(deps, &req).await)
 }
 
 /// `POST /api/products` (Seller, Admin): 201 with `Location` and `ETag`; 422 when the
@@ -64,19 +70,6 @@ pub async fn delete_product(deps: &Deps, req: Request) -> Result<Response<Body>,
     respond(delete(deps, &req).await)
 }
 
-/// Client mistakes become `Ok(4xx)`; server-side failures are `Err` so the invocation fails
-/// and is logged and counted as an error.
-fn respond(result: Handled) -> Result<Response<Body>, Error> {
-    match result {
-        Ok(response) => Ok(response),
-        Err(err) if err.status().is_server_error() => {
-            tracing::error!(error = %err, "product request failed");
-            Err(Box::new(err))
-        }
-        Err(err) => Ok(err.into_response()),
-    }
-}
-
 async fn get(deps: &Deps, req: &Request) -> Handled {
     let id: ProductId = path_id(req, "id")?;
     let caller = Caller::from_request(req);
@@ -85,38 +78,11 @@ async fn get(deps: &Deps, req: &Request) -> Handled {
     if !visible {
         return Err(DomainError::not_found("product", id).into());
     }
-    if not_modified(header(req, "if-none-match"), &product) {
-        return Ok(Response::builder()
-            .status(StatusCode::NOT_MODIFIED)
-            .header(ETAG, product.etag())
-            .body(Body::Empty)
-            .expect("status and header are valid"));
-    }
-    Ok(with_etag(
-        json_response(StatusCode::OK, &product.to_view()),
-        &product,
-    ))
-}
-
-/// The body of `GET /api/products`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListBody {
-    items: Vec<ProductView>,
-    page_size: u32,
-    next_token: Option<String>,
+    Ok(fresh_or_not_modified(req, &product.to_view(), &product))
 }
 
 async fn list(deps: &Deps, req: &Request) -> Handled {
-    let params: Vec<(String, String)> = req
-        .query_string_parameters_ref()
-        .map(|q| {
-            q.iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let query = ProductQuery::from_params(params)?;
+    let query = ProductQuery::from_params(query_pairs(req))?;
     let categories = match query.category {
         None => None,
         Some(id) => {
@@ -128,6 +94,22 @@ async fn list(deps: &Deps, req: &Request) -> Handled {
     let body = ListBody {
         items: page.items.iter().map(Product::to_view).collect(),
         page_size: query.page_size,
+        next_token: page.next_token,
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn list_mine(deps: &Deps, req: &Request) -> Handled {
+    let caller = Caller::required(req)?;
+    caller.ensure_seller()?;
+    let params = PageParams::from_request(req)?;
+    let page = deps
+        .products
+        .list_by_seller(&caller.sub, params.page_size, params.next_token.as_deref())
+        .await?;
+    let body = ListBody {
+        items: page.items.iter().map(Product::to_view).collect(),
+        page_size: params.page_size,
         next_token: page.next_token,
     };
     Ok(json_response(StatusCode::OK, &body))
@@ -151,16 +133,8 @@ async fn create(deps: &Deps, req: &Request) -> Handled {
     )?;
     deps.products.create(&product, event).await?;
     tracing::info!(product_id = %product.id, seller_id = %product.seller_id, "product created");
-    let mut response = with_etag(
-        json_response(StatusCode::CREATED, &product.to_view()),
-        &product,
-    );
     let location = format!("/api/products/{}", product.id);
-    response.headers_mut().insert(
-        LOCATION,
-        HeaderValue::from_str(&location).expect("a ULID path is a valid header"),
-    );
-    Ok(response)
+    Ok(created(&location, &product.to_view(), &product))
 }
 
 async fn replace(deps: &Deps, req: &Request) -> Handled {
@@ -221,7 +195,7 @@ async fn load_for_change(deps: &Deps, req: &Request) -> Result<(Caller, Product)
         return Err(DomainError::not_found("product", id).into());
     }
     caller.ensure_manages(&product.seller_id)?;
-    if_match(header(req, "if-match"), &product)?;
+    if_match(if_match_header(req), &product)?;
     Ok((caller, product))
 }
 
@@ -235,10 +209,7 @@ async fn save_change(
     changed: &[&str],
 ) -> Handled {
     if changed.is_empty() {
-        return Ok(with_etag(
-            json_response(StatusCode::OK, &current.to_view()),
-            &current,
-        ));
+        return Ok(json_with_etag(StatusCode::OK, &current.to_view(), &current));
     }
     if changed.contains(&"categoryId") || changed.contains(&"brandId") {
         ensure_references_exist(deps, &next).await?;
@@ -255,10 +226,7 @@ async fn save_change(
         .await
         .map_err(|e| lost_race(e, req))?;
     tracing::info!(product_id = %next.id, changed = ?changed, "product modified");
-    Ok(with_etag(
-        json_response(StatusCode::OK, &next.to_view()),
-        &next,
-    ))
+    Ok(json_with_etag(StatusCode::OK, &next.to_view(), &next))
 }
 
 async fn load(deps: &Deps, id: ProductId) -> Result<Product, ApiError> {
@@ -284,40 +252,6 @@ async fn ensure_references_exist(deps: &Deps, product: &Product) -> Result<(), A
     }
 }
 
-/// A write that lost an optimistic-concurrency race: 412 when the client asked for its
-/// version with `If-Match`, 409 otherwise.
-fn lost_race(err: DomainError, req: &Request) -> ApiError {
-    match err {
-        DomainError::Conflict(message) if header(req, "if-match").is_some() => {
-            DomainError::PreconditionFailed(message).into()
-        }
-        other => other.into(),
-    }
-}
-
-/// The envelope of `data` as the outbox item of this request's write.
-fn envelope<T: DomainEvent>(
-    deps: &Deps,
-    req: &Request,
-    aggregate_version: u64,
-    data: T,
-) -> Result<shop_domain::OutgoingEvent, ApiError> {
-    let envelope = EventEnvelope::new(
-        deps.clock.as_ref(),
-        correlation_id(req),
-        aggregate_version,
-        data,
-    );
-    Ok(envelope.to_outgoing()?)
-}
-
-/// The caller's `x-correlation-id` when it is a ULID, else a new one.
-pub fn correlation_id(req: &Request) -> CorrelationId {
-    header(req, CORRELATION_HEADER)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(CorrelationId::new)
-}
-
 /// PATCH takes only a JSON merge patch: `application/merge-patch+json`, or plain
 /// `application/json` for clients that cannot set a custom type. Other `+json` types
 /// (`application/json-patch+json`) mean a different patch format: 415.
@@ -337,16 +271,4 @@ fn check_patch_content_type(req: &Request) -> Result<(), ApiError> {
              `application/merge-patch+json` or `application/json`"
         )))
     }
-}
-
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-fn with_etag(mut response: Response<Body>, product: &Product) -> Response<Body> {
-    response.headers_mut().insert(
-        ETAG,
-        HeaderValue::from_str(&product.etag()).expect("a quoted number is a valid header"),
-    );
-    response
 }

@@ -150,8 +150,9 @@ pub(super) async fn start(
             .iterator(shared, &shard, position.clone(), None)
             .await?;
         let (mapping, shared) = (mapping.clone(), shared.clone());
+        let start = position.clone();
         tasks.push(tokio::spawn(async move {
-            mapping.read(&shared, shard, iterator).await;
+            mapping.read(&shared, shard, start, iterator).await;
         }));
     }
     Ok(tasks)
@@ -180,8 +181,27 @@ impl StreamMapping {
             .ok_or_else(|| anyhow!("GetShardIterator returned no iterator"))
     }
 
+    /// Where to resume reading after `last_read`: after it, or from the trim horizon when
+    /// nothing was read yet and the mapping started there. `None` when nothing was read from a
+    /// `LATEST` start: a fresh `LATEST` iterator could skip records written in between.
+    fn resume_from(
+        start: &ShardIteratorType,
+        last_read: &Option<String>,
+    ) -> Option<(ShardIteratorType, Option<String>)> {
+        match last_read {
+            Some(sequence) => Some((
+                ShardIteratorType::AfterSequenceNumber,
+                Some(sequence.clone()),
+            )),
+            None if *start == ShardIteratorType::TrimHorizon => {
+                Some((ShardIteratorType::TrimHorizon, None))
+            }
+            None => None,
+        }
+    }
+
     /// Reads one shard until it closes, delivering batches in order.
-    async fn read(&self, shared: &Shared, shard: String, first: String) {
+    async fn read(&self, shared: &Shared, shard: String, start: ShardIteratorType, first: String) {
         let mut iterator = Some(first);
         let mut last_read: Option<String> = None;
         let mut buffer: VecDeque<(Value, Instant)> = VecDeque::new();
@@ -197,6 +217,19 @@ impl StreamMapping {
                     .send()
                     .await
                 {
+                    Ok(output) if output.records().is_empty() && iterator.is_some() => {
+                        // moto replaces a table's stream shard object when a TransactWriteItems
+                        // is cancelled (it restores a deep copy), and an old iterator then never
+                        // sees another record; a fresh iterator finds the replacement. AWS
+                        // iterators never go stale this way, so this only costs a call.
+                        iterator = output.next_shard_iterator().map(str::to_owned);
+                        if iterator.is_some()
+                            && let Some((kind, after)) = Self::resume_from(&start, &last_read)
+                            && let Ok(fresh) = self.iterator(shared, &shard, kind, after).await
+                        {
+                            iterator = Some(fresh);
+                        }
+                    }
                     Ok(output) => {
                         iterator = output.next_shard_iterator().map(str::to_owned);
                         for record in output.records() {
@@ -218,13 +251,8 @@ impl StreamMapping {
                         );
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         // The iterator may have expired: start again after the last record read.
-                        let (kind, after) = match &last_read {
-                            Some(sequence) => (
-                                ShardIteratorType::AfterSequenceNumber,
-                                Some(sequence.clone()),
-                            ),
-                            None => (ShardIteratorType::TrimHorizon, None),
-                        };
+                        let (kind, after) = Self::resume_from(&start, &last_read)
+                            .unwrap_or((ShardIteratorType::Latest, None));
                         match self.iterator(shared, &shard, kind, after).await {
                             Ok(fresh) => iterator = Some(fresh),
                             Err(error) => eprintln!("[mapping {}] {error:#}", self.id),

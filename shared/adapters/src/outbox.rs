@@ -126,27 +126,46 @@ pub fn outbox_put<T: DomainEvent>(
     table: &str,
     envelope: &EventEnvelope<T>,
 ) -> Result<TransactWriteItem, DomainError> {
-    let json = serde_json::to_string(envelope)
-        .map_err(|e| DomainError::Internal(format!("cannot serialize {} event: {e}", T::TYPE)))?;
-    let size = entry_size(T::SOURCE, T::TYPE, &json);
+    outbox_put_event(table, &envelope.to_outgoing()?)
+}
+
+/// [`outbox_put`] for an envelope already turned into an [`OutgoingEvent`] (what the stores'
+/// ports take): `event.detail` must be the envelope, with its `id` and `occurredAt`.
+pub fn outbox_put_event(
+    table: &str,
+    event: &OutgoingEvent,
+) -> Result<TransactWriteItem, DomainError> {
+    let json = serde_json::to_string(&event.detail).map_err(|e| {
+        DomainError::Internal(format!("cannot serialize {} event: {e}", event.detail_type))
+    })?;
+    let field = |name: &str| event.detail.get(name).and_then(serde_json::Value::as_str);
+    let (Some(id), Some(occurred_at)) = (field("id"), field("occurredAt")) else {
+        return Err(DomainError::Internal(format!(
+            "{} event has no envelope `id` and `occurredAt`",
+            event.detail_type
+        )));
+    };
+    let occurred_at = DateTime::parse_from_rfc3339(occurred_at)
+        .map_err(|e| DomainError::Internal(format!("bad envelope `occurredAt`: {e}")))?
+        .with_timezone(&Utc);
+    let size = entry_size(&event.source, &event.detail_type, &json);
     if size > MAX_PUT_EVENTS_BYTES {
         return Err(DomainError::Internal(format!(
-            "{} event {} is {size} bytes, more than EventBridge's {MAX_PUT_EVENTS_BYTES}: \
+            "{} event {id} is {size} bytes, more than EventBridge's {MAX_PUT_EVENTS_BYTES}: \
              send ids and changed fields, not whole documents",
-            T::TYPE,
-            envelope.id
+            event.detail_type,
         )));
     }
-    let expires_at = envelope.occurred_at
-        + chrono::Duration::from_std(RETENTION).expect("the retention fits chrono");
+    let expires_at =
+        occurred_at + chrono::Duration::from_std(RETENTION).expect("the retention fits chrono");
     let item = OutboxItem {
-        pk: outbox_pk(envelope.id),
+        pk: outbox_pk(id),
         sk: OUTBOX_SK.to_owned(),
         r#type: OUTBOX_TYPE.to_owned(),
-        source: T::SOURCE.to_owned(),
-        detail_type: T::TYPE.to_owned(),
+        source: event.source.clone(),
+        detail_type: event.detail_type.clone(),
         envelope: json,
-        created_at: rfc3339(envelope.occurred_at),
+        created_at: rfc3339(occurred_at),
         expires_at: expires_at.timestamp(),
     };
     let put = Put::builder()

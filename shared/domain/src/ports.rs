@@ -21,13 +21,18 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The real wall clock.
+/// The real wall clock, to the millisecond.
+///
+/// Every timestamp is stored and sent as RFC 3339 with milliseconds; a clock finer than that
+/// would make an entity differ from itself read back (and a sort key written from memory
+/// differ from one rebuilt from the stored value).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        use chrono::SubsecRound;
+        Utc::now().trunc_subsecs(3)
     }
 }
 

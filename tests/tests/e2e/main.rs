@@ -2,6 +2,8 @@
 //! every module shares one cloud).
 
 mod adapters;
+mod catalog;
+mod catalog_store;
 mod gateway;
 mod openapi;
 mod tokens;

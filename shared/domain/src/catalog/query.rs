@@ -198,6 +198,22 @@ impl ProductQuery {
         e.finish(q)
     }
 
+    /// The filters and order of this query, without its paging: what a `nextToken` is bound
+    /// to, so a cursor of one query cannot be replayed on another. The category filter is its
+    /// id, not its expansion, so a category added between two pages does not void the cursor.
+    pub fn cursor_scope(&self) -> String {
+        format!(
+            "products|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+            self.category.map(|c| c.to_string()),
+            self.brand.map(|b| b.to_string()),
+            self.min_price,
+            self.max_price,
+            self.search.as_ref().map(|s| s.to_lowercase()),
+            self.sort_by.as_str(),
+            self.sort_order.as_str()
+        )
+    }
+
     /// Whether `product` passes every filter, given the category ids the `category` filter
     /// stands for (see [`filter_and_sort`]). The status is not checked here.
     pub fn matches(&self, product: &Product, categories: &[CategoryId]) -> bool {

@@ -609,6 +609,325 @@ mod events {
     }
 }
 
+/// The produced events against `schemas/events/shop.catalog/*.json`: every one of the nine
+/// events, built as the handlers build them, must match the schema of its detail-type.
+mod event_schemas {
+
+    use super::*;
+    use crate::ports::{Clock, OutgoingEvent};
+    use crate::{CorrelationId, DomainEvent, EventEnvelope};
+
+    #[track_caller]
+    fn assert_matches_its_schema(event: &OutgoingEvent) {
+        let errors = shop_schemas::errors(&event.source, &event.detail_type, &event.detail);
+        assert!(
+            errors.is_empty(),
+            "{} does not match its schema:\n{}\n{:#}",
+            event.detail_type,
+            errors.join("\n"),
+            event.detail
+        );
+    }
+
+    /// A clock at a time with milliseconds, as real ones are.
+    struct At(DateTime<Utc>);
+    impl Clock for At {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    fn later(minutes: i64) -> DateTime<Utc> {
+        t0() + Duration::minutes(minutes) + Duration::milliseconds(437)
+    }
+
+    /// What a handler does with its change: the envelope as the outbox item.
+    fn outgoing<T: DomainEvent>(aggregate_version: u64, data: T) -> OutgoingEvent {
+        let clock = At(later(5));
+        EventEnvelope::new(&clock, CorrelationId::new(), aggregate_version, data)
+            .to_outgoing()
+            .unwrap()
+    }
+
+    /// An active yen product with no variants, attributes or images.
+    fn plain_product() -> Product {
+        let input = ProductInput::from_json(&json!({
+            "name": "Tenugui",
+            "price": 1200,
+            "currency": "JPY",
+            "categoryId": CAT,
+            "brandId": BRAND,
+            "status": "active"
+        }))
+        .unwrap();
+        Product::create(input, "seller-2", later(0), ProductId::new()).unwrap()
+    }
+
+    fn product_events() -> Vec<OutgoingEvent> {
+        // `product()` has attributes, an image and two variants, one with its own price.
+        let created = product();
+        assert!(created.variants.iter().any(|v| v.price.is_some()));
+        assert!(created.variants.iter().any(|v| v.price.is_none()));
+        let plain = plain_product();
+        let (patched, changed) = created
+            .patch(
+                &json!({"price": 7999, "status": "active", "variants": [
+                    {"sku": "TS-44", "name": "44", "attributes": {"size": "44"}, "price": 10999}
+                ]}),
+                later(1),
+            )
+            .unwrap();
+        let (replaced, replaced_fields) = plain
+            .replace(
+                ProductInput {
+                    status: Some("archived".into()),
+                    images: vec!["https://cdn.example.com/tenugui.jpg".into()],
+                    ..plain.to_input()
+                },
+                later(2),
+            )
+            .unwrap();
+        vec![
+            outgoing(
+                created.version,
+                ProductCreated {
+                    product: created.clone(),
+                },
+            ),
+            outgoing(
+                plain.version,
+                ProductCreated {
+                    product: plain.clone(),
+                },
+            ),
+            outgoing(
+                patched.version,
+                ProductModified::new(created, patched.clone(), &changed),
+            ),
+            outgoing(
+                replaced.version,
+                ProductModified::new(plain, replaced.clone(), &replaced_fields),
+            ),
+            outgoing(
+                patched.version + 1,
+                ProductDeleted {
+                    product_id: patched.id,
+                    seller_id: patched.seller_id.clone(),
+                },
+            ),
+        ]
+    }
+
+    fn category_events() -> Vec<OutgoingEvent> {
+        let root = Category::create(
+            CategoryInput {
+                name: "Shoes".into(),
+                description: "Everything for your feet.".into(),
+                ..Default::default()
+            },
+            later(0),
+            CategoryId::new(),
+        )
+        .unwrap();
+        let child = Category::create(
+            CategoryInput::from_json(&json!({
+                "name": "Trail Running",
+                "slug": "trail-running",
+                "parentId": root.id.to_string()
+            }))
+            .unwrap(),
+            later(1),
+            CategoryId::new(),
+        )
+        .unwrap();
+        let (moved, changed) = child
+            .replace(
+                CategoryInput {
+                    name: "Trail".into(),
+                    ..Default::default()
+                },
+                later(2),
+            )
+            .unwrap();
+        assert_eq!(changed, ["name", "slug", "parentId"]);
+        vec![
+            outgoing(
+                root.version,
+                CategoryCreated {
+                    category: root.clone(),
+                },
+            ),
+            outgoing(
+                child.version,
+                CategoryCreated {
+                    category: child.clone(),
+                },
+            ),
+            outgoing(
+                moved.version,
+                CategoryModified::new(child, moved.clone(), &changed),
+            ),
+            outgoing(
+                moved.version + 1,
+                CategoryDeleted {
+                    category_id: moved.id,
+                },
+            ),
+        ]
+    }
+
+    fn brand_events() -> Vec<OutgoingEvent> {
+        let with_logo = Brand::create(
+            BrandInput {
+                name: "Acme Outdoor".into(),
+                description: "Since 1921.".into(),
+                logo_url: Some("https://cdn.example.com/acme.svg".into()),
+                ..Default::default()
+            },
+            later(0),
+            BrandId::new(),
+        )
+        .unwrap();
+        let without_logo = Brand::create(
+            BrandInput {
+                name: "Nameless".into(),
+                ..Default::default()
+            },
+            later(1),
+            BrandId::new(),
+        )
+        .unwrap();
+        let (cleared, changed) = with_logo
+            .replace(
+                BrandInput {
+                    name: "Acme Outdoor".into(),
+                    slug: Some("acme".into()),
+                    description: "Since 1921.".into(),
+                    logo_url: Some(String::new()),
+                },
+                later(2),
+            )
+            .unwrap();
+        assert_eq!(changed, ["slug", "logoUrl"]);
+        vec![
+            outgoing(
+                with_logo.version,
+                BrandCreated {
+                    brand: with_logo.clone(),
+                },
+            ),
+            outgoing(
+                without_logo.version,
+                BrandCreated {
+                    brand: without_logo,
+                },
+            ),
+            outgoing(
+                cleared.version,
+                BrandModified::new(with_logo, cleared.clone(), &changed),
+            ),
+            outgoing(
+                cleared.version + 1,
+                BrandDeleted {
+                    brand_id: cleared.id,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_product_event_matches_its_schema() {
+        for event in product_events() {
+            assert_matches_its_schema(&event);
+        }
+    }
+
+    #[test]
+    fn every_category_event_matches_its_schema() {
+        for event in category_events() {
+            assert_matches_its_schema(&event);
+        }
+    }
+
+    #[test]
+    fn every_brand_event_matches_its_schema() {
+        for event in brand_events() {
+            assert_matches_its_schema(&event);
+        }
+    }
+
+    #[test]
+    fn there_is_one_schema_per_catalog_event_and_the_tests_emit_each_of_them() {
+        let mut files: Vec<String> =
+            std::fs::read_dir(shop_schemas::schemas_dir().join(crate::catalog::events::SOURCE))
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".json") && name != "defs.json")
+                .collect();
+        files.sort();
+        let mut types = [
+            ProductCreated::TYPE,
+            ProductModified::TYPE,
+            ProductDeleted::TYPE,
+            CategoryCreated::TYPE,
+            CategoryModified::TYPE,
+            CategoryDeleted::TYPE,
+            BrandCreated::TYPE,
+            BrandModified::TYPE,
+            BrandDeleted::TYPE,
+        ]
+        .map(|t| format!("{t}.json"));
+        types.sort();
+        assert_eq!(files, types);
+
+        let mut emitted: Vec<String> = [product_events(), category_events(), brand_events()]
+            .concat()
+            .into_iter()
+            .map(|e| format!("{}.json", e.detail_type))
+            .collect();
+        emitted.sort();
+        emitted.dedup();
+        assert_eq!(emitted, types);
+    }
+
+    #[test]
+    fn a_schema_rejects_a_broken_event_and_names_the_place() {
+        let valid = product_events().remove(0);
+        assert_matches_its_schema(&valid);
+        let broken = |edit: &dyn Fn(&mut Value)| {
+            let mut event = valid.clone();
+            edit(&mut event.detail);
+            shop_schemas::errors(&event.source, &event.detail_type, &event.detail).join("\n")
+        };
+
+        let errors = broken(&|d| d["data"]["product"]["price"] = json!("8999"));
+        assert!(errors.contains("/data/product/price"), "{errors}");
+        let errors = broken(&|d| {
+            d.as_object_mut().unwrap().remove("id");
+        });
+        assert!(errors.contains("\"id\" is a required property"), "{errors}");
+        let errors = broken(&|d| d["data"]["product"]["variants"][1]["price"] = json!(94.99));
+        assert!(
+            errors.contains("/data/product/variants/1/price"),
+            "{errors}"
+        );
+        let errors = broken(&|d| d["occurredAt"] = json!("2026-11-02 10:00"));
+        assert!(errors.contains("/occurredAt"), "{errors}");
+        // Right shape, impossible date: only the asserted `date-time` format catches it.
+        let errors =
+            broken(&|d| d["data"]["product"]["updatedAt"] = json!("2026-13-02T10:00:00.000Z"));
+        assert!(errors.contains("date-time"), "{errors}");
+        let errors = broken(&|d| d["data"]["product"]["categoryId"] = json!("cat-1"));
+        assert!(errors.contains("/data/product/categoryId"), "{errors}");
+        let errors = broken(&|d| d["data"]["product"]["stock"] = json!(3));
+        assert!(errors.contains("stock"), "{errors}");
+        let errors = broken(&|d| d["type"] = json!("ProductModified"));
+        assert!(errors.contains("/type"), "{errors}");
+        let errors = broken(&|d| d["version"] = json!(2));
+        assert!(errors.contains("/version"), "{errors}");
+    }
+}
+
 mod query {
     use super::*;
 

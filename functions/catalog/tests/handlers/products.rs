@@ -1,146 +1,38 @@
-//! Handler tests for the product routes: the fixture events of `events/<function>/`, the
-//! in-memory stores, and the responses and outbox events they produce.
+//! Product routes: `/api/products` and `/api/products/{id}`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashSet;
 
-use catalog::Deps;
-use catalog::memory::{MemoryBrandStore, MemoryCategoryStore, MemoryProductStore};
 use catalog::products::{
-    create_product, delete_product, get_product, list_products, patch_product, replace_product,
+    create_product, delete_product, get_product, list_products, list_seller_products,
+    patch_product, replace_product,
 };
 use lambda_http::http::HeaderValue;
-use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shop_adapters::memory::FixedClock;
-use shop_domain::catalog::{
-    Brand, BrandInput, Category, CategoryInput, Product, ProductInput, ProductQuery, ProductStatus,
-    filter_and_sort,
+use shop_domain::catalog::{Product, ProductQuery, ProductStatus, filter_and_sort};
+use shop_domain::{BrandId, CategoryId, ProductId};
+
+use crate::world::{
+    ADMIN, BRAND, BUYER, CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, World, as_caller, body,
+    empty_world, fields, product, request, with_query, world,
 };
-use shop_domain::{BrandId, CategoryId, Clock, ProductId};
 
-const PRODUCT: &str = "01JBQ00000000000000000PR01";
-const CATEGORY: &str = "01JBQ00000000000000000CA01";
-const CHILD_CATEGORY: &str = "01JBQ00000000000000000CA02";
-const OTHER_CATEGORY: &str = "01JBQ00000000000000000CA03";
-const BRAND: &str = "01JBQ00000000000000000BR01";
-
-const GET_OK: &str = include_str!("../../../events/get-product/ok.json");
-const GET_NOT_MODIFIED: &str = include_str!("../../../events/get-product/not-modified.json");
-const GET_OWNER: &str = include_str!("../../../events/get-product/owner.json");
-const LIST_OK: &str = include_str!("../../../events/list-products/ok.json");
-const LIST_INVALID: &str = include_str!("../../../events/list-products/invalid.json");
-const CREATE_OK: &str = include_str!("../../../events/create-product/ok.json");
-const CREATE_INVALID: &str = include_str!("../../../events/create-product/invalid.json");
-const CREATE_MALFORMED: &str = include_str!("../../../events/create-product/malformed.json");
-const CREATE_UNKNOWN_CATEGORY: &str =
-    include_str!("../../../events/create-product/unknown-category.json");
-const REPLACE_OK: &str = include_str!("../../../events/replace-product/ok.json");
-const REPLACE_OTHER_SELLER: &str =
-    include_str!("../../../events/replace-product/other-seller.json");
-const REPLACE_STALE: &str = include_str!("../../../events/replace-product/stale.json");
-const PATCH_OK: &str = include_str!("../../../events/patch-product/ok.json");
-const DELETE_OK: &str = include_str!("../../../events/delete-product/ok.json");
-const DELETE_ADMIN: &str = include_str!("../../../events/delete-product/admin.json");
-
-struct World {
-    deps: Deps,
-    products: Arc<MemoryProductStore>,
-    clock: Arc<FixedClock>,
-}
-
-/// A catalog with a category (with one child and one unrelated sibling) and a brand, and no
-/// products.
-fn empty_world() -> World {
-    let clock = Arc::new(FixedClock::default());
-    let categories = Arc::new(MemoryCategoryStore::new());
-    for (id, name, parent) in [
-        (CATEGORY, "Shoes", None),
-        (CHILD_CATEGORY, "Running Shoes", Some(CATEGORY)),
-        (OTHER_CATEGORY, "Bags", None),
-    ] {
-        let input = CategoryInput {
-            name: name.to_owned(),
-            parent_id: parent.map(str::to_owned),
-            ..CategoryInput::default()
-        };
-        categories.insert(Category::create(input, clock.now(), id.parse().unwrap()).unwrap());
-    }
-    let brands = Arc::new(MemoryBrandStore::new());
-    let input = BrandInput {
-        name: "Acme".to_owned(),
-        ..BrandInput::default()
-    };
-    brands.insert(Brand::create(input, clock.now(), BRAND.parse().unwrap()).unwrap());
-    let products = Arc::new(MemoryProductStore::new());
-    let deps = Deps {
-        products: products.clone(),
-        categories,
-        brands,
-        clock: clock.clone(),
-    };
-    World {
-        deps,
-        products,
-        clock,
-    }
-}
-
-/// [`empty_world`] plus product `PRODUCT` of `seller-1`, active, at version 1.
-fn world() -> World {
-    let world = empty_world();
-    world.products.insert(product(
-        PRODUCT,
-        "seller-1",
-        ProductStatus::Active,
-        12999,
-        CATEGORY,
-        &world,
-    ));
-    world
-}
-
-fn product(
-    id: &str,
-    seller: &str,
-    status: ProductStatus,
-    price: i64,
-    category: &str,
-    w: &World,
-) -> Product {
-    let input = ProductInput::from_json(&json!({
-        "name": format!("Product {id}"),
-        "price": price,
-        "currency": "EUR",
-        "categoryId": category,
-        "brandId": BRAND,
-        "status": if status == ProductStatus::Archived { "active" } else { status.as_str() },
-        "attributes": {"material": "mesh", "color": "blue"},
-    }))
-    .unwrap();
-    let mut p = Product::create(input, seller, w.clock.now(), id.parse().unwrap()).unwrap();
-    p.status = status;
-    p
-}
-
-fn request(fixture: &str) -> Request {
-    lambda_http::request::from_str(fixture).expect("fixture is an API Gateway v2 event")
-}
-
-fn body(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
-}
-
-fn fields(response: &Response<Body>) -> Vec<String> {
-    body(response)["details"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .map(|f| f["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+const GET_OK: &str = fixture!("get-product/ok");
+const GET_NOT_MODIFIED: &str = fixture!("get-product/not-modified");
+const GET_OWNER: &str = fixture!("get-product/owner");
+const LIST_OK: &str = fixture!("list-products/ok");
+const LIST_INVALID: &str = fixture!("list-products/invalid");
+const CREATE_OK: &str = fixture!("create-product/ok");
+const CREATE_INVALID: &str = fixture!("create-product/invalid");
+const CREATE_MALFORMED: &str = fixture!("create-product/malformed");
+const CREATE_UNKNOWN_CATEGORY: &str = fixture!("create-product/unknown-category");
+const REPLACE_OK: &str = fixture!("replace-product/ok");
+const REPLACE_OTHER_SELLER: &str = fixture!("replace-product/other-seller");
+const REPLACE_STALE: &str = fixture!("replace-product/stale");
+const PATCH_OK: &str = fixture!("patch-product/ok");
+const DELETE_OK: &str = fixture!("delete-product/ok");
+const DELETE_ADMIN: &str = fixture!("delete-product/admin");
+const SELLER_LIST_OK: &str = fixture!("list-seller-products/ok");
+const SELLER_LIST_INVALID: &str = fixture!("list-seller-products/invalid");
 
 async fn stored(w: &World) -> Option<Product> {
     w.deps.products.get(PRODUCT.parse().unwrap()).await.unwrap()
@@ -412,14 +304,6 @@ fn seed_list(w: &World) {
     }
 }
 
-fn with_query(fixture: &str, params: &[(&str, &str)]) -> Request {
-    let query: HashMap<String, String> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    request(fixture).with_query_string_parameters(query)
-}
-
 #[tokio::test]
 async fn walking_every_page_returns_each_matching_product_once_in_order() {
     let w = empty_world();
@@ -525,6 +409,86 @@ async fn bad_list_parameters_are_400_naming_each() {
     let mut fields = fields(&response);
     fields.sort();
     assert_eq!(fields, ["pageSize", "sortBy"]);
+}
+
+/// Every page of `GET /api/seller/products` for the fixture's request, walked to the end.
+async fn seller_pages(w: &World, fixture: &str) -> Vec<Value> {
+    let first = list_seller_products(&w.deps, request(fixture))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200, "{}", body(&first));
+    let mut pages = vec![body(&first)];
+    while let Some(token) = pages.last().unwrap()["nextToken"].as_str() {
+        let params = [("pageSize", "4"), ("nextToken", token)];
+        let response = list_seller_products(&w.deps, with_query(fixture, &params))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", body(&response));
+        pages.push(body(&response));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn the_seller_list_shows_only_the_callers_products_in_every_status() {
+    let w = empty_world();
+    seed_list(&w);
+    for _ in 0..3 {
+        let id = ProductId::new().to_string();
+        let other = product(&id, "seller-2", ProductStatus::Active, 500, CATEGORY, &w);
+        w.products.insert(other);
+    }
+
+    let pages = seller_pages(&w, SELLER_LIST_OK).await;
+    let mut seen: Vec<String> = Vec::new();
+    let mut statuses = HashSet::new();
+    for page in &pages {
+        assert_eq!(page["pageSize"], 4);
+        for item in page["items"].as_array().unwrap() {
+            assert_eq!(item["sellerId"], "seller-1");
+            statuses.insert(item["status"].as_str().unwrap().to_owned());
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen.len(), 30, "every product of seller-1, once");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 30);
+    assert_eq!(pages.len(), 8, "30 products in pages of 4");
+    let expected: HashSet<String> = ["draft", "active", "archived"].map(String::from).into();
+    assert_eq!(statuses, expected);
+}
+
+#[tokio::test]
+async fn an_admin_sees_their_own_products_in_the_seller_list_not_everyones() {
+    let w = world();
+    let fixture = as_caller(SELLER_LIST_OK, "admin-1", ADMIN);
+    let response = list_seller_products(&w.deps, request(&fixture))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(&response)["items"], json!([]));
+    assert_eq!(body(&response)["nextToken"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_buyer_may_not_list_seller_products() {
+    let w = world();
+    let fixture = as_caller(SELLER_LIST_OK, "buyer-1", BUYER);
+    let response = list_seller_products(&w.deps, request(&fixture))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn bad_seller_list_parameters_are_400_naming_each() {
+    let w = world();
+    let response = list_seller_products(&w.deps, request(SELLER_LIST_INVALID))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let mut fields = fields(&response);
+    fields.sort();
+    assert_eq!(fields, ["pageSize", "status"]);
 }
 
 #[test]

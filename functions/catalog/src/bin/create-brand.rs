@@ -1,0 +1,3 @@
+//! `create-brand`: `POST /api/brands` (Admin).
+
+catalog::serve!(catalog::brands::create_brand);

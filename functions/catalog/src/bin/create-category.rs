@@ -1,0 +1,3 @@
+//! `create-category`: `POST /api/categories` (Admin).
+
+catalog::serve!(catalog::categories::create_category);

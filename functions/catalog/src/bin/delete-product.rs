@@ -1,0 +1,3 @@
+//! `delete-product`: `DELETE /api/products/{id}` (Seller, own products).
+
+catalog::serve!(catalog::products::delete_product);

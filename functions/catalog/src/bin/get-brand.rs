@@ -1,0 +1,3 @@
+//! `get-brand`: `GET /api/brands/{id}` (public).
+
+catalog::serve!(catalog::brands::get_brand);

@@ -1,0 +1,3 @@
+//! `get-category`: `GET /api/categories/{id}` (public).
+
+catalog::serve!(catalog::categories::get_category);

@@ -1,0 +1,3 @@
+//! `get-product`: `GET /api/products/{id}` (public).
+
+catalog::serve!(catalog::products::get_product);

@@ -1,0 +1,3 @@
+//! `patch-product`: `PATCH /api/products/{id}` (Seller, own products).
+
+catalog::serve!(catalog::products::patch_product);

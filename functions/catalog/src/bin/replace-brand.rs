@@ -1,0 +1,3 @@
+//! `replace-brand`: `PUT /api/brands/{id}` (Admin).
+
+catalog::serve!(catalog::brands::replace_brand);

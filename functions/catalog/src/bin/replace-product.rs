@@ -1,0 +1,3 @@
+//! `replace-product`: `PUT /api/products/{id}` (Seller, own products).
+
+catalog::serve!(catalog::products::replace_product);

@@ -1,0 +1,55 @@
+//! What every catalog function binary does before serving: read the environment once, build
+//! the AWS clients once, and run one handler. Each `src/bin/<function>.rs` is one line,
+//! [`serve!`](crate::serve), naming its handler.
+
+use std::sync::Arc;
+
+use shop_adapters::secrets::CachedSecrets;
+use shop_adapters::{aws, config};
+use shop_domain::SystemClock;
+
+use crate::Deps;
+use crate::cursor::CursorKey;
+use crate::dynamo::DynamoCatalog;
+
+impl Deps {
+    /// The catalog table (`TABLE_NAME`) behind all three stores, list cursors signed with the
+    /// secret `CURSOR_KEY_SECRET_ARN` (fetched on first use, then cached), the system clock.
+    ///
+    /// Fails with a message naming the missing variable, so a misconfigured function says so
+    /// in its first log line rather than on its first request.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let table = config::required("TABLE_NAME")?;
+        let cursor_secret = config::required("CURSOR_KEY_SECRET_ARN")?;
+        let sdk = aws::sdk_config().await;
+        let secrets = CachedSecrets::secrets_manager(aws_sdk_secretsmanager::Client::new(&sdk));
+        let catalog = Arc::new(DynamoCatalog::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            table,
+            CursorKey::Secret {
+                source: Arc::new(secrets),
+                id: cursor_secret,
+            },
+        ));
+        Ok(Deps {
+            products: catalog.clone(),
+            categories: catalog.clone(),
+            brands: catalog,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// The `main` of a catalog HTTP function: tracing, [`Deps::from_env`], then `handler` for
+/// every request, e.g. `catalog::serve!(catalog::products::get_product);`.
+#[macro_export]
+macro_rules! serve {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            shop_adapters::init_tracing();
+            let deps = $crate::Deps::from_env().await?;
+            lambda_http::run(lambda_http::service_fn(|req| $handler(&deps, req))).await
+        }
+    };
+}

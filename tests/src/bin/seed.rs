@@ -1,0 +1,329 @@
+//! `seed`: fills a running local shop's catalog through its HTTP API, as an admin would.
+//!
+//! `make dev` runs it once the cloud is ready (`seed`: 4 brands, a two-level category tree,
+//! 24 active products with variants, owned by the local seller so `make token ROLE=Seller`
+//! can change them). `make seed N=10000` adds N generated products for scale runs. Going
+//! through the API (not straight into the table) means the seed obeys every validation rule
+//! and emits every event, exactly like real traffic.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use chrono::TimeDelta;
+use futures::{StreamExt, TryStreamExt};
+use localcloud::token::{self, RunState};
+use serde_json::{Value, json};
+
+/// The seller that owns the seeded products: the `sub` of `make token ROLE=Seller`.
+const SELLER: &str = "local-seller";
+/// Requests in flight at once for generated products.
+const PARALLEL: usize = 8;
+
+const BRANDS: [&str; 4] = ["Acme", "Globex", "Initech", "Umbrella"];
+/// (category, parent) in creation order.
+const CATEGORIES: [(&str, Option<&str>); 9] = [
+    ("Clothing", None),
+    ("Men", Some("Clothing")),
+    ("Women", Some("Clothing")),
+    ("Shoes", None),
+    ("Running", Some("Shoes")),
+    ("Hiking", Some("Shoes")),
+    ("Electronics", None),
+    ("Audio", Some("Electronics")),
+    ("Phones", Some("Electronics")),
+];
+/// (name, price in cents, category, brand, variant sizes).
+const PRODUCTS: [(&str, i64, &str, &str, &[&str]); 24] = [
+    ("Oxford Shirt", 4999, "Men", "Acme", &["S", "M", "L", "XL"]),
+    ("Chino Trousers", 5999, "Men", "Globex", &["30", "32", "34"]),
+    ("Merino Sweater", 8999, "Men", "Initech", &["M", "L"]),
+    ("Rain Jacket", 12999, "Men", "Umbrella", &["M", "L", "XL"]),
+    ("Linen Dress", 7999, "Women", "Acme", &["XS", "S", "M"]),
+    ("Silk Blouse", 6999, "Women", "Globex", &["S", "M"]),
+    ("Denim Skirt", 4499, "Women", "Initech", &["S", "M", "L"]),
+    ("Wool Coat", 19999, "Women", "Umbrella", &["S", "M", "L"]),
+    (
+        "Trail Runner",
+        11999,
+        "Running",
+        "Acme",
+        &["40", "41", "42", "43"],
+    ),
+    (
+        "Road Runner",
+        9999,
+        "Running",
+        "Globex",
+        &["39", "40", "41", "42"],
+    ),
+    (
+        "Racing Flat",
+        13999,
+        "Running",
+        "Initech",
+        &["40", "42", "44"],
+    ),
+    (
+        "Recovery Slide",
+        2999,
+        "Running",
+        "Umbrella",
+        &["38", "40", "42"],
+    ),
+    ("Summit Boot", 17999, "Hiking", "Acme", &["41", "42", "43"]),
+    (
+        "Approach Shoe",
+        12499,
+        "Hiking",
+        "Globex",
+        &["40", "41", "42"],
+    ),
+    ("Gaiter Pair", 1999, "Hiking", "Initech", &["S/M", "L/XL"]),
+    ("Hiking Sock Pack", 1499, "Hiking", "Umbrella", &["M", "L"]),
+    (
+        "Studio Headphones",
+        19900,
+        "Audio",
+        "Acme",
+        &["Black", "White"],
+    ),
+    (
+        "Wireless Earbuds",
+        8900,
+        "Audio",
+        "Globex",
+        &["Black", "Blue"],
+    ),
+    (
+        "Bookshelf Speaker",
+        24900,
+        "Audio",
+        "Initech",
+        &["Walnut", "Black"],
+    ),
+    (
+        "Portable Speaker",
+        5900,
+        "Audio",
+        "Umbrella",
+        &["Red", "Grey"],
+    ),
+    (
+        "Phone 12 Mini",
+        59900,
+        "Phones",
+        "Acme",
+        &["64 GB", "128 GB"],
+    ),
+    (
+        "Phone Pro",
+        99900,
+        "Phones",
+        "Globex",
+        &["128 GB", "256 GB", "512 GB"],
+    ),
+    ("Rugged Phone", 39900, "Phones", "Initech", &["64 GB"]),
+    (
+        "Phone Case",
+        1999,
+        "Phones",
+        "Umbrella",
+        &["Clear", "Black"],
+    ),
+];
+
+/// The shop's API, as an admin.
+struct Api {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{method} {path} answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn product(name: &str, price: i64, category: &str, brand: &str, sizes: &[&str]) -> Value {
+    let slug: String = name.to_lowercase().replace(' ', "-");
+    let variants: Vec<Value> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, size)| {
+            let mut variant = json!({
+                "sku": format!("{}-{}", slug.to_uppercase(), size.replace([' ', '/'], "")),
+                "name": *size,
+                "attributes": {"size": *size},
+            });
+            // The largest variant costs a little more, so variant prices show up too.
+            if i + 1 == sizes.len() && sizes.len() > 2 {
+                variant["price"] = json!(price + price / 10);
+            }
+            variant
+        })
+        .collect();
+    json!({
+        "name": name,
+        "description": format!("{name}: a sample product of the local shop."),
+        "price": price,
+        "currency": "EUR",
+        "categoryId": category,
+        "brandId": brand,
+        "sellerId": SELLER,
+        "status": "active",
+        "attributes": {"origin": "seed"},
+        "variants": variants,
+        "images": [format!("https://images.example.com/{slug}.jpg")],
+    })
+}
+
+/// Brand and category ids by name, creating the base catalog when the shop has none.
+async fn base_catalog(
+    api: &Api,
+) -> anyhow::Result<(HashMap<String, String>, HashMap<String, String>, bool)> {
+    let by_name = |items: &Value| -> HashMap<String, String> {
+        items["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                (
+                    i["name"].as_str().unwrap_or_default().to_owned(),
+                    i["id"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let mut brands = by_name(&api.get("/api/brands?pageSize=100").await?);
+    let mut categories = by_name(&api.get("/api/categories").await?);
+    let fresh = brands.is_empty();
+    for name in BRANDS {
+        if !brands.contains_key(name) {
+            let brand = api
+                .post(
+                    "/api/brands",
+                    json!({"name": name, "description": format!("{name}, a sample brand.")}),
+                )
+                .await?;
+            brands.insert(
+                name.to_owned(),
+                brand["id"].as_str().unwrap_or_default().to_owned(),
+            );
+        }
+    }
+    for (name, parent) in CATEGORIES {
+        if !categories.contains_key(name) {
+            let parent_id = parent.map(|p| categories[p].clone());
+            let category = api
+                .post(
+                    "/api/categories",
+                    json!({"name": name, "parentId": parent_id}),
+                )
+                .await?;
+            categories.insert(
+                name.to_owned(),
+                category["id"].as_str().unwrap_or_default().to_owned(),
+            );
+        }
+    }
+    Ok((brands, categories, fresh))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let extra: usize = match std::env::args().nth(1) {
+        None => 0,
+        Some(n) => n.parse().context("usage: seed [EXTRA_PRODUCTS]")?,
+    };
+    let root = shop_e2e::repo_root();
+    let state = RunState::load(&root)?;
+    let sdk = localcloud::cloud::sdk_config(&state.edge_url, &state.region);
+    let token = token::mint(&sdk, &state.outputs, "Admin", TimeDelta::minutes(60)).await?;
+    let api = Api {
+        url: state.api_url.clone(),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let (brands, categories, fresh) = base_catalog(&api).await?;
+    let mut bodies = Vec::new();
+    if fresh {
+        for (name, price, category, brand, sizes) in PRODUCTS {
+            bodies.push(product(
+                name,
+                price,
+                &categories[category],
+                &brands[brand],
+                sizes,
+            ));
+        }
+    }
+    let leaves: Vec<&str> = CATEGORIES
+        .iter()
+        .filter(|(_, p)| p.is_some())
+        .map(|(n, _)| *n)
+        .collect();
+    for i in 0..extra {
+        let (base, price, _, _, sizes) = PRODUCTS[i % PRODUCTS.len()];
+        let name = format!("{base} #{i:05}");
+        let price = price / 2 + ((i as i64 * 7_919) % 20_000);
+        let category = &categories[leaves[i % leaves.len()]];
+        let brand = &brands[BRANDS[(i / 3) % BRANDS.len()]];
+        bodies.push(product(&name, price, category, brand, sizes));
+    }
+    let total = bodies.len();
+    futures::stream::iter(bodies.into_iter().enumerate())
+        .map(|(i, body)| {
+            let api = &api;
+            async move {
+                api.post("/api/products", body).await?;
+                if (i + 1) % 500 == 0 {
+                    eprintln!("seed: {} of {total} products", i + 1);
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .try_collect::<()>()
+        .await?;
+    println!(
+        "seed: {} brands, {} categories, {total} products added{}",
+        brands.len(),
+        categories.len(),
+        if fresh {
+            ""
+        } else {
+            " (the base catalog was already there)"
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! The catalog's DynamoDB adapter against moto: its lists walked page by page equal the
+//! reference semantics (`filter_and_sort`), its writes are conditional, its slugs unique.
+//!
+//! Each run copies the key schema and indexes of the stack's `CatalogTable` into a fresh
+//! table of its own, so the lists see only this test's products (the end-to-end tests write to
+//! the stack's table at the same time).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, ProjectionType,
+};
+use catalog::cursor::{CursorKey, Signer};
+use catalog::dynamo::DynamoCatalog;
+use chrono::{TimeDelta, TimeZone, Utc};
+use serde_json::json;
+use shop_domain::catalog::{
+    Brand, BrandInput, BrandStore, Category, CategoryInput, CategoryStore, CategoryTree, Product,
+    ProductInput, ProductQuery, ProductStore, filter_and_sort,
+};
+use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
+use shop_e2e::shop;
+
+/// A fresh table with the stack's catalog table's keys and indexes.
+async fn copy_of_catalog_table(client: &Client, source: &str) -> String {
+    let described = client
+        .describe_table()
+        .table_name(source)
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().unwrap();
+    let name = format!("it-catalog-{}", ProductId::new().to_string().to_lowercase());
+    let indexes: Vec<GlobalSecondaryIndex> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let projection = index.projection().unwrap();
+            GlobalSecondaryIndex::builder()
+                .index_name(index.index_name().unwrap())
+                .set_key_schema(Some(index.key_schema().to_vec()))
+                .projection(
+                    Projection::builder()
+                        .projection_type(
+                            projection
+                                .projection_type()
+                                .cloned()
+                                .unwrap_or(ProjectionType::All),
+                        )
+                        .set_non_key_attributes(
+                            projection
+                                .non_key_attributes
+                                .clone()
+                                .filter(|a| !a.is_empty()),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(indexes.len(), 4, "the catalog table's indexes: {indexes:?}");
+    let keys: Vec<KeySchemaElement> = table.key_schema().to_vec();
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(table.attribute_definitions().to_vec()))
+        .set_key_schema(Some(keys))
+        .set_global_secondary_indexes(Some(indexes))
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+fn event(n: usize) -> OutgoingEvent {
+    OutgoingEvent {
+        source: "shop.catalog".into(),
+        detail_type: "TestEvent".into(),
+        detail: json!({
+            "id": shop_domain::EventId::new().to_string(),
+            "occurredAt": "2026-12-01T10:00:00.000Z",
+            "n": n,
+        }),
+    }
+}
+
+const NAMES: [&str; 6] = [
+    "Trail Runner",
+    "trail shoe",
+    "Canvas Bag",
+    "Rain Jacket",
+    "Wool Socks",
+    "Road RUNNER",
+];
+
+/// 120 products over 3 categories (one a child), 2 brands, 3 sellers, every status, with
+/// repeated prices, names and creation times, so every tie-breaker matters.
+fn products(categories: &[CategoryId], brands: &[BrandId]) -> Vec<Product> {
+    let base = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    (0..120)
+        .map(|i| {
+            let status = ["active", "active", "active", "draft", "archived"][i % 5];
+            let input = ProductInput::from_json(&json!({
+                "name": format!("{} {}", NAMES[i % NAMES.len()], i % 7),
+                "price": 500 + (i % 13) * 250,
+                "currency": "EUR",
+                "categoryId": categories[i % categories.len()].to_string(),
+                "brandId": brands[i % brands.len()].to_string(),
+                "status": if status == "archived" { "active" } else { status },
+            }))
+            .unwrap();
+            let created = base + TimeDelta::minutes((i / 3) as i64);
+            let mut p = Product::create(
+                input,
+                &format!("seller-{}", i % 3),
+                created,
+                ProductId::new(),
+            )
+            .unwrap();
+            if status == "archived" {
+                p.status = shop_domain::catalog::ProductStatus::Archived;
+            }
+            p
+        })
+        .collect()
+}
+
+async fn walk(
+    store: &DynamoCatalog,
+    query: &ProductQuery,
+    categories: Option<&[CategoryId]>,
+) -> Vec<ProductId> {
+    let mut ids = Vec::new();
+    let mut query = query.clone();
+    loop {
+        let page = ProductStore::list(store, &query, categories).await.unwrap();
+        let full = page.items.len() == query.page_size as usize;
+        ids.extend(page.items.iter().map(|p| p.id));
+        match page.next_token {
+            Some(token) => {
+                assert!(full, "only the last page may be short");
+                query.next_token = Some(token);
+            }
+            None => return ids,
+        }
+    }
+}
+
+#[test]
+fn the_dynamodb_catalog_lists_exactly_what_the_reference_lists() {
+    shop().run(|cloud| async move {
+        let client = Client::new(&cloud.sdk_config());
+        let source = &cloud.stack().resources["CatalogTable"].physical_id;
+        let table = copy_of_catalog_table(&client, source).await;
+        let store = DynamoCatalog::new(
+            client.clone(),
+            &table,
+            CursorKey::Fixed(Signer::new("adapter-test-key")),
+        );
+        let now = shop_domain::Clock::now(&shop_domain::SystemClock);
+
+        let root = Category::create(
+            CategoryInput {
+                name: "Shoes".into(),
+                ..Default::default()
+            },
+            now,
+            CategoryId::new(),
+        )
+        .unwrap();
+        let child = Category::create(
+            CategoryInput {
+                name: "Running".into(),
+                parent_id: Some(root.id.to_string()),
+                ..Default::default()
+            },
+            now,
+            CategoryId::new(),
+        )
+        .unwrap();
+        let other = Category::create(
+            CategoryInput {
+                name: "Bags".into(),
+                ..Default::default()
+            },
+            now,
+            CategoryId::new(),
+        )
+        .unwrap();
+        for c in [&root, &child, &other] {
+            CategoryStore::create(&store, c, event(0)).await.unwrap();
+        }
+        let brands: Vec<Brand> = ["Acme", "Globex"]
+            .iter()
+            .map(|name| {
+                Brand::create(
+                    BrandInput {
+                        name: (*name).into(),
+                        ..Default::default()
+                    },
+                    now,
+                    BrandId::new(),
+                )
+                .unwrap()
+            })
+            .collect();
+        for b in &brands {
+            BrandStore::create(&store, b, event(0)).await.unwrap();
+        }
+        let all = products(
+            &[root.id, child.id, other.id],
+            &brands.iter().map(|b| b.id).collect::<Vec<_>>(),
+        );
+        let store = Arc::new(store);
+        let writes = all.iter().enumerate().map(|(i, p)| {
+            let store = store.clone();
+            async move { ProductStore::create(&*store, p, event(i)).await }
+        });
+        for result in futures::future::join_all(writes).await {
+            result.unwrap();
+        }
+
+        let tree = CategoryTree::new(CategoryStore::all(&*store).await.unwrap());
+        let queries: Vec<BTreeMap<&str, String>> = vec![
+            BTreeMap::new(),
+            BTreeMap::from([("sortBy", "price".into()), ("pageSize", "7".into())]),
+            BTreeMap::from([
+                ("sortBy", "price".into()),
+                ("sortOrder", "desc".into()),
+                ("pageSize", "1".into()),
+            ]),
+            BTreeMap::from([("sortBy", "name".into()), ("pageSize", "9".into())]),
+            BTreeMap::from([
+                ("sortBy", "name".into()),
+                ("sortOrder", "desc".into()),
+                ("pageSize", "100".into()),
+            ]),
+            BTreeMap::from([
+                ("sortBy", "createdAt".into()),
+                ("sortOrder", "asc".into()),
+                ("pageSize", "11".into()),
+            ]),
+            BTreeMap::from([("category", root.id.to_string()), ("pageSize", "5".into())]),
+            BTreeMap::from([
+                ("category", child.id.to_string()),
+                ("sortBy", "price".into()),
+            ]),
+            BTreeMap::from([
+                ("brand", brands[1].id.to_string()),
+                ("sortBy", "name".into()),
+                ("pageSize", "4".into()),
+            ]),
+            BTreeMap::from([
+                ("minPrice", "1000".into()),
+                ("maxPrice", "2000".into()),
+                ("pageSize", "6".into()),
+            ]),
+            BTreeMap::from([
+                ("search", "RUNNER".into()),
+                ("sortBy", "price".into()),
+                ("pageSize", "3".into()),
+            ]),
+            BTreeMap::from([
+                ("search", "trail".into()),
+                ("category", root.id.to_string()),
+                ("brand", brands[0].id.to_string()),
+                ("maxPrice", "3000".into()),
+                ("pageSize", "2".into()),
+            ]),
+            BTreeMap::from([("search", "no such product".into())]),
+        ];
+        for params in &queries {
+            let query =
+                ProductQuery::from_params(params.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+            let expanded = query.category.map(|c| tree.descendants_of(c));
+            let expected: Vec<ProductId> = filter_and_sort(&all, &query, expanded.as_deref())
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            let got = walk(&store, &query, expanded.as_deref()).await;
+            assert_eq!(got, expected, "query {params:?}");
+        }
+
+        // A cursor is bound to its query and its key.
+        let first = ProductQuery::from_params([("pageSize", "2")]).unwrap();
+        let token = ProductStore::list(&*store, &first, None)
+            .await
+            .unwrap()
+            .next_token
+            .unwrap();
+        let other_query = ProductQuery {
+            sort_by: shop_domain::catalog::SortBy::Price,
+            next_token: Some(token.clone()),
+            ..first.clone()
+        };
+        assert_eq!(
+            ProductStore::list(&*store, &other_query, None)
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let mut forged = token.into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let forged = ProductQuery {
+            next_token: Some(String::from_utf8(forged).unwrap()),
+            ..first
+        };
+        assert_eq!(
+            ProductStore::list(&*store, &forged, None)
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
+
+        // A seller's list: theirs only, every status, newest first, in full pages.
+        let mut mine: Vec<&Product> = all.iter().filter(|p| p.seller_id == "seller-1").collect();
+        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let mut got = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = store
+                .list_by_seller("seller-1", 6, token.as_deref())
+                .await
+                .unwrap();
+            got.extend(page.items.iter().map(|p| p.id));
+            match page.next_token {
+                Some(next) => {
+                    assert_eq!(page.items.len(), 6);
+                    token = Some(next);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(got, mine.iter().map(|p| p.id).collect::<Vec<_>>());
+
+        assert!(store.any_in_category(child.id).await.unwrap());
+        assert!(store.any_of_brand(brands[0].id).await.unwrap());
+        assert!(!store.any_in_category(CategoryId::new()).await.unwrap());
+    });
+}
+
+#[test]
+fn catalog_writes_are_conditional_and_slugs_unique() {
+    shop().run(|cloud| async move {
+        let client = Client::new(&cloud.sdk_config());
+        let source = &cloud.stack().resources["CatalogTable"].physical_id;
+        let table = copy_of_catalog_table(&client, source).await;
+        let store = DynamoCatalog::new(client, &table, CursorKey::Fixed(Signer::new("k")));
+        let now = shop_domain::Clock::now(&shop_domain::SystemClock);
+
+        let acme = Brand::create(
+            BrandInput {
+                name: "Acme".into(),
+                ..Default::default()
+            },
+            now,
+            BrandId::new(),
+        )
+        .unwrap();
+        BrandStore::create(&store, &acme, event(1)).await.unwrap();
+        let again = BrandStore::create(&store, &acme, event(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(again, DomainError::Conflict(_)), "{again:?}");
+        let twin = Brand::create(
+            BrandInput {
+                name: "ACME".into(),
+                ..Default::default()
+            },
+            now,
+            BrandId::new(),
+        )
+        .unwrap();
+        let taken = BrandStore::create(&store, &twin, event(3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&taken, DomainError::Conflict(m) if m.contains("slug")),
+            "{taken:?}"
+        );
+
+        // Renaming frees the old slug for someone else.
+        let (renamed, _) = acme
+            .replace(
+                BrandInput {
+                    name: "Acme Corp".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap();
+        BrandStore::update(&store, &renamed, 1, event(4))
+            .await
+            .unwrap();
+        BrandStore::create(&store, &twin, event(5)).await.unwrap();
+        let stale = BrandStore::update(&store, &renamed, 1, event(6))
+            .await
+            .unwrap_err();
+        assert!(matches!(stale, DomainError::Conflict(_)), "{stale:?}");
+        BrandStore::delete(&store, renamed.id, 2, event(7))
+            .await
+            .unwrap();
+        let gone = BrandStore::delete(&store, renamed.id, 2, event(8))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.status(), 404, "{gone:?}");
+        assert_eq!(BrandStore::get(&store, renamed.id).await.unwrap(), None);
+
+        let input = ProductInput::from_json(&json!({
+            "name": "Mug", "price": 1200, "currency": "EUR",
+            "categoryId": CategoryId::new().to_string(), "brandId": twin.id.to_string(),
+        }))
+        .unwrap();
+        let mug = Product::create(input, "seller-9", now, ProductId::new()).unwrap();
+        ProductStore::create(&store, &mug, event(9)).await.unwrap();
+        assert_eq!(
+            ProductStore::get(&store, mug.id).await.unwrap(),
+            Some(mug.clone())
+        );
+        let next = Product {
+            version: 2,
+            name: "Big Mug".into(),
+            ..mug.clone()
+        };
+        ProductStore::update(&store, &next, 1, event(10))
+            .await
+            .unwrap();
+        let lost = ProductStore::update(&store, &next, 1, event(11))
+            .await
+            .unwrap_err();
+        assert!(matches!(lost, DomainError::Conflict(_)), "{lost:?}");
+        ProductStore::delete(&store, mug.id, 2, event(12))
+            .await
+            .unwrap();
+        let missing = ProductStore::update(&store, &next, 2, event(13))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.status(), 404, "{missing:?}");
+
+        // Every successful write left exactly one outbox item, every refused one none: brands
+        // create, update, create, delete; the product create, update, delete.
+        assert_eq!(count_outbox_items(&cloud.sdk_config(), &table).await, 7);
+    });
+}
+
+async fn count_outbox_items(sdk: &aws_config::SdkConfig, table: &str) -> i32 {
+    Client::new(sdk)
+        .scan()
+        .table_name(table)
+        .filter_expression("#t = :outbox")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(
+            ":outbox",
+            aws_sdk_dynamodb::types::AttributeValue::S("outbox".into()),
+        )
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap()
+        .count
+}
