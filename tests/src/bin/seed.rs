@@ -175,7 +175,12 @@ impl Api {
 }
 
 fn product(name: &str, price: i64, category: &str, brand: &str, sizes: &[&str]) -> Value {
-    let slug: String = name.to_lowercase().replace(' ', "-");
+    let slug: String = name
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
     let variants: Vec<Value> = sizes
         .iter()
         .enumerate()
