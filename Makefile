@@ -5,6 +5,9 @@ SHELL := /bin/bash
 VENV := .cache/venv
 PY := $(VENV)/bin/python
 CARGO ?= cargo
+# Binaries are run straight from the workspace build: `cargo run -p <one package>` resolves
+# that package's features alone and would rebuild the AWS SDK differently from `make build`.
+BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 EDGE_PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
@@ -36,14 +39,14 @@ build: ## build every function and the local cloud (debug, native)
 	$(CARGO) build --workspace --bins
 
 dev: venv build ## run the shop locally with a seeded catalog: API on :3000, AWS edge on :4566 (Ctrl-C stops it)
-	$(CARGO) run --quiet -p localcloud --bin localcloud -- --no-build --edge-port $(EDGE_PORT) \
-		--after-ready "$(CARGO) run --quiet -p shop-e2e --bin seed"
+	$(BIN)/localcloud --no-build --edge-port $(EDGE_PORT) --after-ready "$(BIN)/seed"
 
-seed: ## add N generated products to the running shop (`make seed N=10000`; needs `make dev`)
-	$(CARGO) run --quiet -p shop-e2e --bin seed -- $(N)
+seed: build ## add N generated products to the running shop (`make seed N=10000`; needs `make dev`)
+	$(BIN)/seed $(N)
 
 token: ## print a local bearer token for ROLE=User|Seller|Admin (needs `make dev` running)
-	@$(CARGO) run --quiet -p localcloud --bin localcloud -- token --role $(ROLE)
+	@$(CARGO) build --quiet --workspace --bins
+	@$(BIN)/localcloud token --role $(ROLE)
 
 test: venv build ## run every test: unit, adapter, local-cloud fixture and end-to-end
 	$(CARGO) test --workspace --no-fail-fast

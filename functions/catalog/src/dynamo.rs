@@ -198,6 +198,49 @@ impl DynamoCatalog {
         Ok(output.count > 0)
     }
 
+    /// Writes `products` as they are, without events: a bulk import (`make seed N=…` for
+    /// scale runs), not a shop operation. `BatchWriteItem` in chunks of 25, resending what
+    /// DynamoDB left unprocessed.
+    pub async fn import(&self, products: &[Product]) -> Result<(), DomainError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in products.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|p| {
+                    let put = build(
+                        PutRequest::builder()
+                            .set_item(Some(to_item(&ProductItem::new(p))?))
+                            .build(),
+                    )?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, DomainError>>()?;
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DynamoDB BatchWriteItem", e))?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 5 {
+                    return Err(DomainError::Unavailable(
+                        "DynamoDB BatchWriteItem left items unprocessed after 5 retries".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// The full products of `ids`, in that order, skipping any deleted meanwhile.
     async fn batch_get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>, DomainError> {
         if ids.is_empty() {

@@ -340,6 +340,20 @@ pub async fn relay(
     Ok(DynamoDbEventResponse::default())
 }
 
+/// The whole `main` of a `relay-<service>-outbox` function: reads `EVENT_BUS_NAME`, builds the
+/// EventBridge publisher once and serves [`relay`] for every stream batch.
+pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
+    crate::init_tracing();
+    let bus = crate::config::required("EVENT_BUS_NAME")?;
+    let sdk = crate::aws::sdk_config().await;
+    let publisher =
+        crate::eventbridge::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<Event>| relay(&publisher, event.payload),
+    ))
+    .await
+}
+
 /// Splits `pending` into consecutive runs that each fit one `PutEvents` request.
 fn calls(pending: &[Relayable]) -> Vec<&[Relayable]> {
     put_events_calls(pending, |relayable| &relayable.event)
