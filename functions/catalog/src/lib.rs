@@ -34,6 +34,7 @@ pub mod categories;
 pub mod common;
 pub mod cursor;
 pub mod dynamo;
+pub mod listing;
 pub mod memory;
 pub mod products;
 pub mod setup;

@@ -61,7 +61,7 @@ async fn copy_of_catalog_table(client: &Client, source: &str) -> String {
                 .unwrap()
         })
         .collect();
-    assert_eq!(indexes.len(), 4, "the catalog table's indexes: {indexes:?}");
+    assert_eq!(indexes.len(), 3, "the catalog table's indexes: {indexes:?}");
     let keys: Vec<KeySchemaElement> = table.key_schema().to_vec();
     client
         .create_table()
