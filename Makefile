@@ -12,7 +12,7 @@ EDGE_PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv tools build dev seed token test lint fmt deploy clean
+.PHONY: help venv tools build dev seed token test bench lint fmt deploy clean
 ROLE ?= User
 N ?= 0
 
@@ -53,6 +53,10 @@ test: venv build ## run every test: unit, adapter, local-cloud fixture and end-t
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+bench: venv build ## measure the catalog functions (release builds): size, init, RSS, warm latency
+	$(CARGO) build --release -p catalog --bin get-product --bin list-products
+	$(BIN)/bench
 
 lint: tools ## fmt check, clippy -D warnings, cfn-lint, sam validate --lint
 	$(CARGO) fmt --all -- --check

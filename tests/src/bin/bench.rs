@@ -1,0 +1,369 @@
+//! `bench` (`make bench`): the catalog functions' start-up, memory, size and latency, measured.
+//!
+//! `make bench` builds `get-product` and `list-products` with the release profile (what
+//! `sam build` ships: size-optimised, thin LTO, stripped) and runs this, which prints:
+//! - **bootstrap size**: the stripped release binaries;
+//! - **init**: process start → its first Runtime API `next` poll, with tracing, config and
+//!   SDK clients built (what Lambda bills as init), p50/p95 over 20 cold starts, against a
+//!   Runtime API of this program's own;
+//! - **RSS** after the first invocation (a real `GET /api/products/{id}` against the local
+//!   cloud's DynamoDB);
+//! - **warm latency** of `GET /api/products/{id}` through the local API Gateway, 1,000
+//!   requests, and of a filtered `GET /api/products` on a 10,000-product catalog, 100
+//!   requests — with the release builds of those two functions in the local cloud.
+//!
+//! The latencies include the local gateway, the edge and moto (Python), which dominate them;
+//! on AWS the same functions talk to DynamoDB instead. The figures go into the README.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use chrono::TimeDelta;
+use localcloud::{CloudConfig, LocalCloud};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+const COLD_STARTS: usize = 20;
+const GETS: usize = 1_000;
+const LISTS: usize = 100;
+const CATALOG: usize = 10_000;
+const MEASURED: [&str; 2] = ["get-product", "list-products"];
+
+/// A one-function Lambda Runtime API: tells when `next` is first polled, hands out at most
+/// one event, and tells when its response arrives.
+#[derive(Clone)]
+struct Runtime {
+    polled: mpsc::UnboundedSender<Instant>,
+    event: Arc<Mutex<Option<Value>>>,
+    answered: Arc<Notify>,
+}
+
+async fn next(State(rt): State<Runtime>) -> (HeaderMap, String) {
+    let _ = rt.polled.send(Instant::now());
+    let event = rt.event.lock().unwrap().take();
+    match event {
+        Some(event) => {
+            let mut headers = HeaderMap::new();
+            let deadline = chrono::Utc::now().timestamp_millis() + 10_000;
+            headers.insert("lambda-runtime-aws-request-id", "bench-1".parse().unwrap());
+            headers.insert(
+                "lambda-runtime-deadline-ms",
+                deadline.to_string().parse().unwrap(),
+            );
+            headers.insert(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:000000000000:function:bench"
+                    .parse()
+                    .unwrap(),
+            );
+            headers.insert("lambda-runtime-trace-id", "Root=1-0-0".parse().unwrap());
+            (headers, event.to_string())
+        }
+        // No more events: keep the poll open, as Lambda does between invocations.
+        None => std::future::pending().await,
+    }
+}
+
+async fn answered(State(rt): State<Runtime>) -> &'static str {
+    rt.answered.notify_one();
+    "{}"
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn summary(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (n = {})",
+        percentile(&ms, 0.50),
+        percentile(&ms, 0.95),
+        percentile(&ms, 0.99),
+        ms.len()
+    )
+}
+
+/// Starts `binary` against a Runtime API of its own; the time to its first `next` poll, and
+/// (with `event`) its RSS in KiB after answering it.
+async fn cold_start(
+    binary: &Path,
+    env: &HashMap<String, String>,
+    event: Option<Value>,
+) -> anyhow::Result<(Duration, Option<u64>)> {
+    let (polled, mut polls) = mpsc::unbounded_channel();
+    let runtime = Runtime {
+        polled,
+        event: Arc::new(Mutex::new(event.clone())),
+        answered: Arc::new(Notify::new()),
+    };
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(answered),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(answered))
+        .with_state(runtime.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .envs(env)
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let first_poll = tokio::time::timeout(Duration::from_secs(10), polls.recv())
+        .await
+        .context("the function never polled for an event")?
+        .context("the runtime stopped")?;
+    let init = first_poll - started;
+    let mut rss = None;
+    if event.is_some() {
+        tokio::time::timeout(Duration::from_secs(10), runtime.answered.notified())
+            .await
+            .context("the function never answered its event")?;
+        let pid = child.id().context("the function exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok());
+    }
+    child.kill().await.ok();
+    server.abort();
+    Ok((init, rss))
+}
+
+/// A bin folder with the debug build of every function but the release build of the
+/// measured ones, so the local cloud runs exactly those in release.
+fn bin_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+    let dir = root.join(".cache/bench/bin");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    for entry in std::fs::read_dir(target.join("debug"))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let executable = path.is_file() && !name.contains('.') && !name.starts_with('.');
+        if executable {
+            let source = if MEASURED.contains(&name.as_str()) {
+                target.join("release").join(&name)
+            } else {
+                path.clone()
+            };
+            std::os::unix::fs::symlink(&source, dir.join(&name))?;
+        }
+    }
+    Ok(dir)
+}
+
+struct Api<'a> {
+    cloud: &'a LocalCloud,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api<'_> {
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.cloud.api_url()))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        if response.status() != 201 {
+            bail!(
+                "POST {path}: {} {}",
+                response.status(),
+                response.text().await?
+            );
+        }
+        Ok(response.json().await?)
+    }
+
+    /// `n` timed GETs of `path`, each required to answer 200.
+    async fn time_gets(&self, path: &str, n: usize) -> anyhow::Result<Vec<f64>> {
+        let mut ms = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            let response = self
+                .http
+                .get(format!("{}{path}", self.cloud.api_url()))
+                .send()
+                .await?;
+            let status = response.status();
+            response.bytes().await?;
+            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            if status != 200 {
+                bail!("GET {path} answered {status}");
+            }
+        }
+        Ok(ms)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let root = shop_e2e::repo_root();
+    let release = root.join("target/release");
+    println!(
+        "catalog bench (release builds of {}; local cloud = moto)",
+        MEASURED.join(", ")
+    );
+    for name in MEASURED {
+        let size = std::fs::metadata(release.join(name))
+            .with_context(|| format!("no release build of {name}: run `make bench`"))?
+            .len();
+        println!(
+            "  bootstrap size   {name}: {:.1} MB (stripped)",
+            size as f64 / 1e6
+        );
+    }
+
+    let mut config = CloudConfig::new(&root);
+    config.edge_port = 0;
+    config.api_port = 0;
+    config.build = false;
+    config.bin_dir = bin_dir(&root)?;
+    let cloud = LocalCloud::start(config, |_| {}).await?;
+    let outputs = &cloud.stack().outputs;
+    let sdk = cloud.sdk_config();
+    let token = localcloud::token::mint(&sdk, outputs, "Admin", TimeDelta::minutes(60)).await?;
+    let api = Api {
+        cloud: &cloud,
+        token,
+        http: reqwest::Client::new(),
+    };
+
+    let brand = api.post("/api/brands", json!({"name": "Bench"})).await?;
+    let category = api
+        .post("/api/categories", json!({"name": "Bench"}))
+        .await?;
+    let (brand, category) = (
+        brand["id"].as_str().unwrap_or_default(),
+        category["id"].as_str().unwrap_or_default(),
+    );
+    let product = api
+        .post(
+            "/api/products",
+            json!({"name": "Bench Mug", "price": 1299, "currency": "EUR", "status": "active",
+                   "categoryId": category, "brandId": brand,
+                   "variants": [{"sku": "MUG-S", "name": "Small"}, {"sku": "MUG-L", "name": "Large", "price": 1499}]}),
+        )
+        .await?;
+    let product_id = product["id"].as_str().unwrap_or_default().to_owned();
+
+    // Cold starts against our own Runtime API, with the environment the template gives.
+    let env: HashMap<String, String> = HashMap::from([
+        (
+            "TABLE_NAME".into(),
+            outputs["CatalogTableName"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+        ),
+        (
+            "CURSOR_KEY_SECRET_ARN".into(),
+            "unused-by-get-product".into(),
+        ),
+        ("AWS_ENDPOINT_URL".into(), cloud.edge_url().into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), "get-product".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            "/aws/lambda/get-product".into(),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), "bench".into()),
+        ("RUST_LOG".into(), "info".into()),
+    ]);
+    for name in MEASURED {
+        let binary = release.join(name);
+        let mut inits = Vec::new();
+        for _ in 0..COLD_STARTS {
+            inits.push(cold_start(&binary, &env, None).await?.0.as_secs_f64() * 1000.0);
+        }
+        println!("  init             {name}: {}", summary(inits));
+    }
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("events/get-product/ok.json"),
+    )?)?;
+    event["pathParameters"]["id"] = json!(product_id);
+    event["rawPath"] = json!(format!("/api/products/{product_id}"));
+    event["headers"]
+        .as_object_mut()
+        .map(|h| h.remove("if-none-match"));
+    let (_, rss) = cold_start(&release.join("get-product"), &env, Some(event)).await?;
+    println!(
+        "  RSS after first invocation  get-product: {:.1} MB",
+        rss.unwrap_or(0) as f64 / 1024.0
+    );
+
+    let path = format!("/api/products/{product_id}");
+    api.time_gets(&path, 20).await?; // warm every instance up
+    println!(
+        "  warm GET /api/products/{{id}} through the local gateway: {}",
+        summary(api.time_gets(&path, GETS).await?)
+    );
+
+    // A 10,000-product catalog, bulk-imported, then a filtered list.
+    let catalog = catalog::dynamo::DynamoCatalog::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        outputs["CatalogTableName"].as_str().unwrap_or_default(),
+        catalog::cursor::CursorKey::Fixed(catalog::cursor::Signer::new("unused")),
+    );
+    let now = shop_domain::Clock::now(&shop_domain::SystemClock);
+    let products: Vec<shop_domain::catalog::Product> = (0..CATALOG)
+        .map(|i| {
+            let input = shop_domain::catalog::ProductInput::from_json(&json!({
+                "name": format!("Bench product {i:05}"), "price": 500 + (i * 7_919) % 20_000,
+                "currency": "EUR", "status": "active", "categoryId": category, "brandId": brand,
+            }))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            shop_domain::catalog::Product::create(
+                input,
+                "bench",
+                now - TimeDelta::seconds(i as i64),
+                shop_domain::ProductId::new(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    catalog
+        .import(&products)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let list = format!(
+        "/api/products?category={category}&minPrice=2000&maxPrice=9000&sortBy=price&pageSize=20"
+    );
+    api.time_gets(&list, 5).await?;
+    println!(
+        "  filtered GET /api/products, {} products, through the local gateway: {}",
+        CATALOG + 1,
+        summary(api.time_gets(&list, LISTS).await?)
+    );
+    cloud.stop().await;
+    Ok(())
+}
