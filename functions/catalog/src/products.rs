@@ -42,6 +42,13 @@ pub async fn list_products(deps: &Deps, req: Request) -> Result<Response<Body>, 
     respond(list(deps, &req).await)
 }
 
+/// `GET /api/seller/products/{id}` (Seller, Admin): one of the caller's own products in any
+/// status (an Admin: anyone's), with its `ETag` and 304 on `If-None-Match`; 404 for a product
+/// of someone else's.
+pub async fn get_seller_product(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(get_mine(deps, &req).await)
+}
+
 /// `GET /api/seller/products` (Seller, Admin): one page of the caller's own products in
 /// every status, newest first. Takes `pageSize` (1–100, default 20) and `nextToken` only.
 pub async fn list_seller_products(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
@@ -72,10 +79,22 @@ pub async fn delete_product(deps: &Deps, req: Request) -> Result<Response<Body>,
 
 async fn get(deps: &Deps, req: &Request) -> Handled {
     let id: ProductId = path_id(req, "id")?;
-    let caller = Caller::from_request(req);
     let product = load(deps, id).await?;
-    let visible = product.is_public() || caller.is_some_and(|c| c.may_manage(&product.seller_id));
-    if !visible {
+    // A public route gets no claims from the gateway, so drafts and archived products are
+    // 404 here for everyone; their seller reads them at `/api/seller/products/{id}`.
+    if !product.is_public() {
+        return Err(DomainError::not_found("product", id).into());
+    }
+    Ok(fresh_or_not_modified(req, &product.to_view(), &product))
+}
+
+async fn get_mine(deps: &Deps, req: &Request) -> Handled {
+    let caller = Caller::required(req)?;
+    caller.ensure_seller()?;
+    let id: ProductId = path_id(req, "id")?;
+    let product = load(deps, id).await?;
+    // Someone else's product is not "mine": 404, whatever its status.
+    if !caller.may_manage(&product.seller_id) {
         return Err(DomainError::not_found("product", id).into());
     }
     Ok(fresh_or_not_modified(req, &product.to_view(), &product))

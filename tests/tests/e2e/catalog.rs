@@ -257,6 +257,11 @@ fn a_seller_manages_a_product_with_etags_and_ownership() {
             .await;
         assert_eq!(draft["status"], "draft");
         assert_eq!(public.get(&format!("/api/products/{}", id(&draft))).await.status, 404);
+        let own = seller.get(&format!("/api/seller/products/{}", id(&draft))).await;
+        assert_eq!(own.status, 200, "{}", own.body);
+        assert_eq!(own.body["status"], "draft");
+        let not_theirs = rival.get(&format!("/api/seller/products/{}", id(&draft))).await;
+        assert_eq!(not_theirs.status, 404);
         let mine = seller.get("/api/seller/products?pageSize=10").await;
         assert_eq!(mine.status, 200, "{}", mine.body);
         let ids: Vec<&str> = mine.body["items"].as_array().unwrap().iter().map(id).collect();

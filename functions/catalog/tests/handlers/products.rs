@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use catalog::products::{
-    create_product, delete_product, get_product, list_products, list_seller_products,
-    patch_product, replace_product,
+    create_product, delete_product, get_product, get_seller_product, list_products,
+    list_seller_products, patch_product, replace_product,
 };
 use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
@@ -18,7 +18,7 @@ use crate::world::{
 
 const GET_OK: &str = fixture!("get-product/ok");
 const GET_NOT_MODIFIED: &str = fixture!("get-product/not-modified");
-const GET_OWNER: &str = fixture!("get-product/owner");
+const GET_MINE: &str = fixture!("get-seller-product/ok");
 const LIST_OK: &str = fixture!("list-products/ok");
 const LIST_INVALID: &str = fixture!("list-products/invalid");
 const CREATE_OK: &str = fixture!("create-product/ok");
@@ -152,7 +152,7 @@ async fn if_none_match_with_the_current_etag_is_304() {
 }
 
 #[tokio::test]
-async fn a_draft_is_404_to_the_public_but_visible_to_its_seller() {
+async fn a_draft_is_404_to_the_public_and_readable_by_its_seller_on_the_seller_route() {
     let w = empty_world();
     w.products.insert(product(
         PRODUCT,
@@ -164,9 +164,23 @@ async fn a_draft_is_404_to_the_public_but_visible_to_its_seller() {
     ));
     let response = get_product(&w.deps, request(GET_OK)).await.unwrap();
     assert_eq!(response.status(), 404);
-    let response = get_product(&w.deps, request(GET_OWNER)).await.unwrap();
+    let response = get_seller_product(&w.deps, request(GET_MINE))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(body(&response)["status"], "draft");
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    // Another seller's product is not theirs to read there, even when it is public.
+    let rival = as_caller(GET_MINE, "seller-2", &["shop/user", "shop/seller"]);
+    let response = get_seller_product(&w.deps, request(&rival)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let admin = as_caller(
+        GET_MINE,
+        "admin-1",
+        &["shop/user", "shop/seller", "shop/admin"],
+    );
+    let response = get_seller_product(&w.deps, request(&admin)).await.unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
