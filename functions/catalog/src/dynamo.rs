@@ -12,12 +12,14 @@
 //! | slug guard      | `CATEGORY_SLUG#<slug>` / `BRAND_SLUG#<slug>` | `SLUG` | `owner`: the id holding it |
 //! | outbox event    | `OUTBOX#<eventId>`      | `OUTBOX`             | see `shop_adapters::outbox`     |
 //!
-//! # Indexes (sparse: only products carry their keys)
+//! # Index (sparse: only products carry its keys)
 //!
 //! - `BySeller`: `sellerId` + `sellerSort` (`<createdAt>#<id>`), all attributes: a seller's
 //!   products newest first, paged by DynamoDB itself.
-//! - `ByCategory`: `categoryId`, keys only; `ByBrand`: `brandId`, keys only: "is anything
-//!   still in it" before a category or brand is deleted, one item read.
+//!
+//! Categories and brands carry `productCount`, which every product write adjusts in its own
+//! transaction (conditional on the category and brand existing); a category or brand delete is
+//! conditional on it being zero, so no product can end up pointing at a deleted one.
 //!
 //! # The public list
 //!
@@ -38,14 +40,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem,
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, from_item, to_item};
-use shop_adapters::outbox::{outbox_put_event, transact_error};
+use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::catalog::{
     Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore,
     ProductView,
@@ -60,8 +62,6 @@ const BUCKET_RETRIES: u32 = 8;
 
 const LISTING_PK: &str = "LISTING";
 const SELLER_INDEX: &str = "BySeller";
-const CATEGORY_INDEX: &str = "ByCategory";
-const BRAND_INDEX: &str = "ByBrand";
 const CATEGORIES_PK: &str = "CATEGORIES";
 const BRANDS_PK: &str = "BRANDS";
 
@@ -101,13 +101,13 @@ impl DynamoCatalog {
     }
 
     /// Runs a transaction whose item 0 is the entity write and maps its cancellation: a
-    /// failed condition on item 0 as `first` says, one on a later item (a slug guard) as
-    /// `later` when given, anything else as [`transact_error`] does.
+    /// failed condition on item 0 as `first` says, one on a later item as `later` lists it
+    /// (by index), anything else as [`transact_error`] does.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         first: FirstItem<'_>,
-        later: Option<DomainError>,
+        later: Vec<(usize, DomainError)>,
     ) -> Result<(), DomainError> {
         let result = self
             .client
@@ -116,6 +116,11 @@ impl DynamoCatalog {
             .send()
             .await;
         let Err(err) = result else { return Ok(()) };
+        if let Some(index) = failed_condition(&err).filter(|i| *i > 0)
+            && let Some((_, mapped)) = later.into_iter().find(|(i, _)| *i == index)
+        {
+            return Err(mapped);
+        }
         let on_first = match &first {
             FirstItem::New(exists) => exists.clone(),
             FirstItem::Versioned { kind, id, .. } => DomainError::Conflict(format!(
@@ -133,7 +138,6 @@ impl DynamoCatalog {
                     }
                 }
             },
-            DomainError::Conflict(_) if later.is_some() => Err(later.expect("checked")),
             other => Err(other),
         }
     }
@@ -190,16 +194,19 @@ impl DynamoCatalog {
         Ok(entries)
     }
 
-    /// Writes a product change (`first`, conditional) with its outbox item and, when the
-    /// product's list entry changes, its bucket, conditional on the bucket's version: a
-    /// concurrent write to the same bucket makes the transaction fail, and it is retried with
-    /// the bucket read again. `entry` is the product's entry after the change (`None`: not
-    /// listed).
+    /// Writes a product change (`first`, conditional) with its outbox item, the product
+    /// counts of the categories and brands it enters or leaves (`counts`, each conditional on
+    /// the category or brand existing, with the error to answer when it does not), and, when
+    /// the product's list entry changes, its bucket, conditional on the bucket's version. A
+    /// concurrent write to the same bucket, or a transaction conflict on a shared category or
+    /// brand item, is retried with the bucket read again. `entry` is the product's entry after
+    /// the change (`None`: not listed).
     async fn write_product(
         &self,
         id: ProductId,
         first: TransactWriteItem,
         on_first: FirstItem<'_>,
+        counts: Vec<(TransactWriteItem, DomainError)>,
         entry: Option<Entry>,
         event: &OutgoingEvent,
     ) -> Result<(), DomainError> {
@@ -215,15 +222,19 @@ impl DynamoCatalog {
                 None => bucket.remove(&id).is_some(),
             };
             let mut items = vec![first.clone()];
+            let mut later = Vec::new();
+            for (count, missing) in &counts {
+                later.push((items.len(), missing.clone()));
+                items.push(count.clone());
+            }
             if changed {
+                later.push((items.len(), bucket_moved.clone()));
                 items.push(bucket_put(&self.table, &sk, version, &bucket)?);
             }
             items.push(outbox_put_event(&self.table, event)?);
-            match self
-                .transact(items, on_first.clone(), Some(bucket_moved.clone()))
-                .await
-            {
-                Err(e) if e == bucket_moved && attempt < BUCKET_RETRIES => {
+            match self.transact(items, on_first.clone(), later).await {
+                // Lost a race on the bucket, or a TransactionConflict / throttle: try again.
+                Err(DomainError::Unavailable(_)) if attempt < BUCKET_RETRIES => {
                     attempt += 1;
                     // Jittered backoff, so two writers of one bucket do not collide again.
                     let jitter = u64::from(id.ulid().random() as u8 % 16);
@@ -234,22 +245,17 @@ impl DynamoCatalog {
         }
     }
 
-    /// Whether any item of `index` has `key_name = value`: one item read.
-    async fn any(&self, index: &str, key_name: &str, value: String) -> Result<bool, DomainError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", key_name)
-            .expression_attribute_values(":k", s(value))
-            .select(Select::Count)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB Query", e))?;
-        Ok(output.count > 0)
+    /// The product count of the category or brand `T` `id`, from its item (0 when it does not
+    /// exist): what a delete must find at zero.
+    async fn product_count<T: Slugged>(&self, id: String) -> Result<u64, DomainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Counted {
+            #[serde(default)]
+            product_count: u64,
+        }
+        let item: Option<Counted> = self.get_item(T::PK.to_owned(), &sk_of::<T>(&id)).await?;
+        Ok(item.map_or(0, |c| c.product_count))
     }
 
     /// Writes `products` as they are, without events: a bulk import (`make seed N=…` for
@@ -291,6 +297,35 @@ impl DynamoCatalog {
                 }
                 tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
             }
+        }
+        // Then the product counts of their categories and brands.
+        let mut counts: HashMap<(&str, String), i64> = HashMap::new();
+        for product in products {
+            *counts
+                .entry(("category", product.category_id.to_string()))
+                .or_default() += 1;
+            *counts
+                .entry(("brand", product.brand_id.to_string()))
+                .or_default() += 1;
+        }
+        for ((kind, id), delta) in counts {
+            let (change, _) = if kind == "category" {
+                count_change::<Category>(&self.table, id, delta)?
+            } else {
+                count_change::<Brand>(&self.table, id, delta)?
+            };
+            let update = change.update.expect("count_change builds an Update");
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DynamoDB UpdateItem", e))?;
         }
         // Then the list entries, bucket by bucket.
         let mut by_bucket: HashMap<String, Vec<(ProductId, Entry)>> = HashMap::new();
@@ -563,9 +598,17 @@ impl ProductStore for DynamoCatalog {
     async fn create(&self, product: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
         let first = new_put(to_item(&ProductItem::new(product))?, &self.table)?;
         let exists = DomainError::Conflict(format!("product `{}` already exists", product.id));
+        let counts = self.count_changes(None, Some(product))?;
         let entry = Entry::of(product);
-        self.write_product(product.id, first, FirstItem::New(exists), entry, &event)
-            .await
+        self.write_product(
+            product.id,
+            first,
+            FirstItem::New(exists),
+            counts,
+            entry,
+            &event,
+        )
+        .await
     }
 
     async fn update(
@@ -574,10 +617,15 @@ impl ProductStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
+        let before = ProductStore::get(self, product.id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("product", product.id))?;
         let item = to_item(&ProductItem::new(product))?;
         let first = version_put(item, &self.table, expected_version)?;
+        let counts = self.count_changes(Some(&before), Some(product))?;
         let entry = Entry::of(product);
-        self.write_product(product.id, first, product_item(product.id), entry, &event)
+        let on_first = product_item(product.id);
+        self.write_product(product.id, first, on_first, counts, entry, &event)
             .await
     }
 
@@ -587,8 +635,12 @@ impl ProductStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
+        let before = ProductStore::get(self, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("product", id))?;
         let first = version_delete(&self.table, product_pk(id), PRODUCT_SK, expected_version)?;
-        self.write_product(id, first, product_item(id), None, &event)
+        let counts = self.count_changes(Some(&before), None)?;
+        self.write_product(id, first, product_item(id), counts, None, &event)
             .await
     }
 
@@ -678,12 +730,68 @@ impl ProductStore for DynamoCatalog {
     }
 
     async fn any_in_category(&self, id: CategoryId) -> Result<bool, DomainError> {
-        self.any(CATEGORY_INDEX, "categoryId", id.to_string()).await
+        Ok(self.product_count::<Category>(id.to_string()).await? > 0)
     }
 
     async fn any_of_brand(&self, id: BrandId) -> Result<bool, DomainError> {
-        self.any(BRAND_INDEX, "brandId", id.to_string()).await
+        Ok(self.product_count::<Brand>(id.to_string()).await? > 0)
     }
+}
+
+impl DynamoCatalog {
+    /// The product-count updates of a product going from `before` to `after` (either may be
+    /// absent): -1 on the category and brand it leaves, +1 on those it enters, each with the
+    /// 422 to answer when the one it enters no longer exists.
+    fn count_changes(
+        &self,
+        before: Option<&Product>,
+        after: Option<&Product>,
+    ) -> Result<Vec<(TransactWriteItem, DomainError)>, DomainError> {
+        let mut changes = Vec::new();
+        let (old_category, new_category) =
+            (before.map(|p| p.category_id), after.map(|p| p.category_id));
+        if old_category != new_category {
+            if let Some(id) = old_category {
+                changes.push(count_change::<Category>(&self.table, id.to_string(), -1)?);
+            }
+            if let Some(id) = new_category {
+                changes.push(count_change::<Category>(&self.table, id.to_string(), 1)?);
+            }
+        }
+        let (old_brand, new_brand) = (before.map(|p| p.brand_id), after.map(|p| p.brand_id));
+        if old_brand != new_brand {
+            if let Some(id) = old_brand {
+                changes.push(count_change::<Brand>(&self.table, id.to_string(), -1)?);
+            }
+            if let Some(id) = new_brand {
+                changes.push(count_change::<Brand>(&self.table, id.to_string(), 1)?);
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// `ADD productCount delta` on category or brand `id`, conditional on it existing: a product
+/// cannot enter a category deleted a moment ago, and a delete (conditional on a zero count)
+/// cannot remove one a product entered a moment ago. With the error for a missing one.
+fn count_change<T: Slugged>(
+    table: &str,
+    id: String,
+    delta: i64,
+) -> Result<(TransactWriteItem, DomainError), DomainError> {
+    let update = build(
+        Update::builder()
+            .table_name(table)
+            .key("pk", s(T::PK))
+            .key("sk", s(sk_of::<T>(&id)))
+            .update_expression("ADD #count :delta")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#count", "productCount")
+            .expression_attribute_values(":delta", n(delta))
+            .build(),
+    )?;
+    let missing = DomainError::Unprocessable(format!("{} `{id}` does not exist", T::KIND));
+    Ok((TransactWriteItem::builder().update(update).build(), missing))
 }
 
 // ------------------------------------------------------------------ categories and brands
@@ -806,7 +914,7 @@ impl DynamoCatalog {
             value.id_string()
         ));
         let taken = slug_taken::<T>(value.slug());
-        self.transact(items, FirstItem::New(exists), Some(taken))
+        self.transact(items, FirstItem::New(exists), vec![(1, taken)])
             .await
     }
 
@@ -821,20 +929,16 @@ impl DynamoCatalog {
         let Some(stored) = stored else {
             return Err(DomainError::not_found(T::KIND, id));
         };
-        let mut items = vec![version_put(
-            Self::slugged_item(value)?,
-            &self.table,
-            expected_version,
-        )?];
-        let slug_changed = stored.slug() != value.slug();
-        if slug_changed {
+        let mut items = vec![slugged_update_item(&self.table, value, expected_version)?];
+        let mut later = Vec::new();
+        if stored.slug() != value.slug() {
             items.push(slug_release(&self.table, &stored)?);
+            later.push((items.len(), slug_taken::<T>(value.slug())));
             items.push(slug_guard(&self.table, value)?);
         }
         items.push(outbox_put_event(&self.table, &event)?);
         let sk = sk_of::<T>(&id);
-        let taken = slug_changed.then(|| slug_taken::<T>(value.slug()));
-        self.transact(items, versioned::<T>(&sk, id), taken).await
+        self.transact(items, versioned::<T>(&sk, id), later).await
     }
 
     async fn slugged_delete<T: Slugged>(
@@ -847,13 +951,72 @@ impl DynamoCatalog {
             return Err(DomainError::not_found(T::KIND, id));
         };
         let sk = sk_of::<T>(&id);
+        // Conditional on the version the caller read and on no product being in it: a product
+        // entering it meanwhile (which adds to `productCount` in its own transaction) makes
+        // this delete fail rather than leave that product pointing at nothing.
+        let delete = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(T::PK))
+                .key("sk", s(&sk))
+                .condition_expression(
+                    "#version = :expected AND (attribute_not_exists(#count) OR #count = :zero)",
+                )
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#count", "productCount")
+                .expression_attribute_values(":expected", n(expected_version))
+                .expression_attribute_values(":zero", n(0))
+                .build(),
+        )?;
         let items = vec![
-            version_delete(&self.table, T::PK.to_owned(), &sk, expected_version)?,
+            TransactWriteItem::builder().delete(delete).build(),
             slug_release(&self.table, &stored)?,
             outbox_put_event(&self.table, &event)?,
         ];
-        self.transact(items, versioned::<T>(&sk, id), None).await
+        match self
+            .transact(items, versioned::<T>(&sk, id.clone()), Vec::new())
+            .await
+        {
+            Err(DomainError::Conflict(_)) if self.product_count::<T>(id.clone()).await? > 0 => {
+                Err(DomainError::Conflict(format!(
+                    "{} `{id}` still has products; move them first",
+                    T::KIND
+                )))
+            }
+            other => other,
+        }
     }
+}
+
+/// The update of a category or brand to `value`, conditional on `expected` version: every
+/// field is SET, and `productCount`, which product writes maintain, is left as it is (a `Put`
+/// would reset it).
+fn slugged_update_item<T: Slugged>(
+    table: &str,
+    value: &T,
+    expected: u64,
+) -> Result<TransactWriteItem, DomainError> {
+    let fields = to_item(value)?;
+    let mut names = HashMap::from([("#version".to_owned(), "version".to_owned())]);
+    let mut values = HashMap::from([(":expected".to_owned(), n(expected))]);
+    let mut sets = Vec::new();
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        names.insert(format!("#f{i}"), name);
+        values.insert(format!(":f{i}"), value);
+        sets.push(format!("#f{i} = :f{i}"));
+    }
+    let update = build(
+        Update::builder()
+            .table_name(table)
+            .key("pk", s(T::PK))
+            .key("sk", s(sk_of::<T>(&value.id_string())))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("#version = :expected")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 fn versioned<T: Slugged>(sk: &str, id: String) -> FirstItem<'_> {

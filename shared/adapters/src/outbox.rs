@@ -203,6 +203,18 @@ pub fn transact_error(
     }
 }
 
+/// The index of the first item whose condition failed, when `err` is a transaction cancelled
+/// for that reason: lets a store map each guard of its transaction to its own error.
+pub fn failed_condition(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<usize> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => canceled
+            .cancellation_reasons()
+            .iter()
+            .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+        _ => None,
+    }
+}
+
 /// Why a transaction was cancelled; see [`transact_error`].
 fn cancellation_error(
     canceled: &TransactionCanceledException,

@@ -61,7 +61,7 @@ async fn copy_of_catalog_table(client: &Client, source: &str) -> String {
                 .unwrap()
         })
         .collect();
-    assert_eq!(indexes.len(), 3, "the catalog table's indexes: {indexes:?}");
+    assert_eq!(indexes.len(), 1, "the catalog table's indexes: {indexes:?}");
     let keys: Vec<KeySchemaElement> = table.key_schema().to_vec();
     client
         .create_table()
@@ -412,13 +412,44 @@ fn catalog_writes_are_conditional_and_slugs_unique() {
         assert_eq!(gone.status(), 404, "{gone:?}");
         assert_eq!(BrandStore::get(&store, renamed.id).await.unwrap(), None);
 
-        let input = ProductInput::from_json(&json!({
-            "name": "Mug", "price": 1200, "currency": "EUR",
-            "categoryId": CategoryId::new().to_string(), "brandId": twin.id.to_string(),
-        }))
+        let cups = Category::create(
+            CategoryInput {
+                name: "Cups".into(),
+                ..Default::default()
+            },
+            now,
+            CategoryId::new(),
+        )
         .unwrap();
-        let mug = Product::create(input, "seller-9", now, ProductId::new()).unwrap();
+        CategoryStore::create(&store, &cups, event(90))
+            .await
+            .unwrap();
+        let mug_in = |category: CategoryId| {
+            let input = ProductInput::from_json(&json!({
+                "name": "Mug", "price": 1200, "currency": "EUR",
+                "categoryId": category.to_string(), "brandId": twin.id.to_string(),
+            }))
+            .unwrap();
+            Product::create(input, "seller-9", now, ProductId::new()).unwrap()
+        };
+        // A product cannot enter a category that does not exist (any more).
+        let orphan = ProductStore::create(&store, &mug_in(CategoryId::new()), event(91))
+            .await
+            .unwrap_err();
+        assert_eq!(orphan.status(), 422, "{orphan:?}");
+        let mug = mug_in(cups.id);
         ProductStore::create(&store, &mug, event(9)).await.unwrap();
+        // …and a category or brand with a product in it cannot be deleted, whatever the
+        // caller checked before.
+        let in_use = CategoryStore::delete(&store, cups.id, 1, event(92))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&in_use, DomainError::Conflict(m) if m.contains("still has products")),
+            "{in_use:?}"
+        );
+        assert!(store.any_in_category(cups.id).await.unwrap());
+        assert!(store.any_of_brand(twin.id).await.unwrap());
         assert_eq!(
             ProductStore::get(&store, mug.id).await.unwrap(),
             Some(mug.clone())
@@ -443,9 +474,73 @@ fn catalog_writes_are_conditional_and_slugs_unique() {
             .unwrap_err();
         assert_eq!(missing.status(), 404, "{missing:?}");
 
+        // Empty again: the counts went back to zero, so the category can go.
+        assert!(!store.any_in_category(cups.id).await.unwrap());
+        CategoryStore::delete(&store, cups.id, 1, event(93))
+            .await
+            .unwrap();
+
         // Every successful write left exactly one outbox item, every refused one none: brands
-        // create, update, create, delete; the product create, update, delete.
-        assert_eq!(count_outbox_items(&cloud.sdk_config(), &table).await, 7);
+        // create, update, create, delete; the category create and delete; the product
+        // create, update, delete.
+        assert_eq!(count_outbox_items(&cloud.sdk_config(), &table).await, 9);
+    });
+}
+
+#[test]
+fn a_product_and_the_delete_of_its_brand_racing_never_both_win() {
+    shop().run(|cloud| async move {
+        let client = Client::new(&cloud.sdk_config());
+        let source = &cloud.stack().resources["CatalogTable"].physical_id;
+        let table = copy_of_catalog_table(&client, source).await;
+        let store = Arc::new(DynamoCatalog::new(
+            client,
+            &table,
+            CursorKey::Fixed(Signer::new("k")),
+        ));
+        let now = shop_domain::Clock::now(&shop_domain::SystemClock);
+        let category = Category::create(
+            CategoryInput {
+                name: "Racing".into(),
+                ..Default::default()
+            },
+            now,
+            CategoryId::new(),
+        )
+        .unwrap();
+        CategoryStore::create(&*store, &category, event(0))
+            .await
+            .unwrap();
+        for round in 0..12 {
+            let brand = Brand::create(
+                BrandInput {
+                    name: format!("Racer {round}"),
+                    ..Default::default()
+                },
+                now,
+                BrandId::new(),
+            )
+            .unwrap();
+            BrandStore::create(&*store, &brand, event(round))
+                .await
+                .unwrap();
+            let input = ProductInput::from_json(&json!({
+                "name": "Racer", "price": 100, "currency": "EUR",
+                "categoryId": category.id.to_string(), "brandId": brand.id.to_string(),
+            }))
+            .unwrap();
+            let product = Product::create(input, "s", now, ProductId::new()).unwrap();
+            let (created, deleted) = tokio::join!(
+                ProductStore::create(&*store, &product, event(round)),
+                BrandStore::delete(&*store, brand.id, 1, event(round)),
+            );
+            assert!(
+                created.is_ok() != deleted.is_ok(),
+                "round {round}: exactly one may win: {created:?} {deleted:?}"
+            );
+            let stored = BrandStore::get(&*store, brand.id).await.unwrap();
+            assert_eq!(stored.is_some(), created.is_ok(), "round {round}");
+        }
     });
 }
 
