@@ -18,8 +18,9 @@
 //!   products newest first, paged by DynamoDB itself.
 //!
 //! Categories and brands carry `productCount`, which every product write adjusts in its own
-//! transaction (conditional on the category and brand existing); a category or brand delete is
-//! conditional on it being zero, so no product can end up pointing at a deleted one.
+//! transaction (conditional on the category and brand existing), and categories carry
+//! `childCount`, adjusted the same way by their sub-categories; a delete is conditional on both
+//! being zero, so nothing can end up pointing at a deleted category or brand.
 //!
 //! # The public list
 //!
@@ -245,17 +246,19 @@ impl DynamoCatalog {
         }
     }
 
-    /// The product count of the category or brand `T` `id`, from its item (0 when it does not
-    /// exist): what a delete must find at zero.
-    async fn product_count<T: Slugged>(&self, id: String) -> Result<u64, DomainError> {
+    /// The product and sub-category counts of the category or brand `T` `id`, from its item
+    /// (zeros when it does not exist): what a delete must find at zero.
+    async fn counts<T: Slugged>(&self, id: String) -> Result<(u64, u64), DomainError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Counted {
             #[serde(default)]
             product_count: u64,
+            #[serde(default)]
+            child_count: u64,
         }
         let item: Option<Counted> = self.get_item(T::PK.to_owned(), &sk_of::<T>(&id)).await?;
-        Ok(item.map_or(0, |c| c.product_count))
+        Ok(item.map_or((0, 0), |c| (c.product_count, c.child_count)))
     }
 
     /// Writes `products` as they are, without events: a bulk import (`make seed N=…` for
@@ -310,9 +313,9 @@ impl DynamoCatalog {
         }
         for ((kind, id), delta) in counts {
             let (change, _) = if kind == "category" {
-                count_change::<Category>(&self.table, id, delta)?
+                count_change::<Category>(&self.table, id, PRODUCT_COUNT, delta)?
             } else {
-                count_change::<Brand>(&self.table, id, delta)?
+                count_change::<Brand>(&self.table, id, PRODUCT_COUNT, delta)?
             };
             let update = change.update.expect("count_change builds an Update");
             self.client
@@ -730,11 +733,11 @@ impl ProductStore for DynamoCatalog {
     }
 
     async fn any_in_category(&self, id: CategoryId) -> Result<bool, DomainError> {
-        Ok(self.product_count::<Category>(id.to_string()).await? > 0)
+        Ok(self.counts::<Category>(id.to_string()).await?.0 > 0)
     }
 
     async fn any_of_brand(&self, id: BrandId) -> Result<bool, DomainError> {
-        Ok(self.product_count::<Brand>(id.to_string()).await? > 0)
+        Ok(self.counts::<Brand>(id.to_string()).await?.0 > 0)
     }
 }
 
@@ -752,31 +755,57 @@ impl DynamoCatalog {
             (before.map(|p| p.category_id), after.map(|p| p.category_id));
         if old_category != new_category {
             if let Some(id) = old_category {
-                changes.push(count_change::<Category>(&self.table, id.to_string(), -1)?);
+                changes.push(count_change::<Category>(
+                    &self.table,
+                    id.to_string(),
+                    PRODUCT_COUNT,
+                    -1,
+                )?);
             }
             if let Some(id) = new_category {
-                changes.push(count_change::<Category>(&self.table, id.to_string(), 1)?);
+                changes.push(count_change::<Category>(
+                    &self.table,
+                    id.to_string(),
+                    PRODUCT_COUNT,
+                    1,
+                )?);
             }
         }
         let (old_brand, new_brand) = (before.map(|p| p.brand_id), after.map(|p| p.brand_id));
         if old_brand != new_brand {
             if let Some(id) = old_brand {
-                changes.push(count_change::<Brand>(&self.table, id.to_string(), -1)?);
+                changes.push(count_change::<Brand>(
+                    &self.table,
+                    id.to_string(),
+                    PRODUCT_COUNT,
+                    -1,
+                )?);
             }
             if let Some(id) = new_brand {
-                changes.push(count_change::<Brand>(&self.table, id.to_string(), 1)?);
+                changes.push(count_change::<Brand>(
+                    &self.table,
+                    id.to_string(),
+                    PRODUCT_COUNT,
+                    1,
+                )?);
             }
         }
         Ok(changes)
     }
 }
 
-/// `ADD productCount delta` on category or brand `id`, conditional on it existing: a product
-/// cannot enter a category deleted a moment ago, and a delete (conditional on a zero count)
-/// cannot remove one a product entered a moment ago. With the error for a missing one.
+/// The attribute counting a category's or brand's products.
+const PRODUCT_COUNT: &str = "productCount";
+/// The attribute counting a category's sub-categories.
+const CHILD_COUNT: &str = "childCount";
+
+/// `ADD <counter> delta` on category or brand `id`, conditional on it existing: a product (or
+/// sub-category) cannot enter one deleted a moment ago, and a delete (conditional on zero
+/// counts) cannot remove one something entered a moment ago. With the 422 for a missing one.
 fn count_change<T: Slugged>(
     table: &str,
     id: String,
+    counter: &str,
     delta: i64,
 ) -> Result<(TransactWriteItem, DomainError), DomainError> {
     let update = build(
@@ -786,12 +815,40 @@ fn count_change<T: Slugged>(
             .key("sk", s(sk_of::<T>(&id)))
             .update_expression("ADD #count :delta")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#count", "productCount")
+            .expression_attribute_names("#count", counter)
             .expression_attribute_values(":delta", n(delta))
             .build(),
     )?;
     let missing = DomainError::Unprocessable(format!("{} `{id}` does not exist", T::KIND));
     Ok((TransactWriteItem::builder().update(update).build(), missing))
+}
+
+/// The sub-category count updates of a category moving from parent `before` to `after`.
+fn parent_changes(
+    table: &str,
+    before: Option<CategoryId>,
+    after: Option<CategoryId>,
+) -> Result<Vec<(TransactWriteItem, DomainError)>, DomainError> {
+    let mut changes = Vec::new();
+    if before != after {
+        if let Some(id) = before {
+            changes.push(count_change::<Category>(
+                table,
+                id.to_string(),
+                CHILD_COUNT,
+                -1,
+            )?);
+        }
+        if let Some(id) = after {
+            changes.push(count_change::<Category>(
+                table,
+                id.to_string(),
+                CHILD_COUNT,
+                1,
+            )?);
+        }
+    }
+    Ok(changes)
 }
 
 // ------------------------------------------------------------------ categories and brands
@@ -902,20 +959,25 @@ impl DynamoCatalog {
         &self,
         value: &T,
         event: OutgoingEvent,
+        extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
-        let items = vec![
+        let mut items = vec![
             new_put(Self::slugged_item(value)?, &self.table)?,
             slug_guard(&self.table, value)?,
-            outbox_put_event(&self.table, &event)?,
         ];
+        let taken = slug_taken::<T>(value.slug());
+        let mut later = vec![(1, taken)];
+        for (item, missing) in extra {
+            later.push((items.len(), missing));
+            items.push(item);
+        }
+        items.push(outbox_put_event(&self.table, &event)?);
         let exists = DomainError::Conflict(format!(
             "{} `{}` already exists",
             T::KIND,
             value.id_string()
         ));
-        let taken = slug_taken::<T>(value.slug());
-        self.transact(items, FirstItem::New(exists), vec![(1, taken)])
-            .await
+        self.transact(items, FirstItem::New(exists), later).await
     }
 
     async fn slugged_update<T: Slugged>(
@@ -923,6 +985,7 @@ impl DynamoCatalog {
         value: &T,
         expected_version: u64,
         event: OutgoingEvent,
+        extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
         let id = value.id_string();
         let stored: Option<T> = self.slugged_get(id.clone()).await?;
@@ -936,6 +999,10 @@ impl DynamoCatalog {
             later.push((items.len(), slug_taken::<T>(value.slug())));
             items.push(slug_guard(&self.table, value)?);
         }
+        for (item, missing) in extra {
+            later.push((items.len(), missing));
+            items.push(item);
+        }
         items.push(outbox_put_event(&self.table, &event)?);
         let sk = sk_of::<T>(&id);
         self.transact(items, versioned::<T>(&sk, id), later).await
@@ -946,42 +1013,59 @@ impl DynamoCatalog {
         id: String,
         expected_version: u64,
         event: OutgoingEvent,
+        extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
         let Some(stored) = self.slugged_get::<T>(id.clone()).await? else {
             return Err(DomainError::not_found(T::KIND, id));
         };
         let sk = sk_of::<T>(&id);
-        // Conditional on the version the caller read and on no product being in it: a product
-        // entering it meanwhile (which adds to `productCount` in its own transaction) makes
-        // this delete fail rather than leave that product pointing at nothing.
+        // Conditional on the version the caller read and on nothing being in it: a product or
+        // sub-category entering it meanwhile (which adds to its count in its own transaction)
+        // makes this delete fail rather than leave it pointing at nothing.
         let delete = build(
             Delete::builder()
                 .table_name(&self.table)
                 .key("pk", s(T::PK))
                 .key("sk", s(&sk))
                 .condition_expression(
-                    "#version = :expected AND (attribute_not_exists(#count) OR #count = :zero)",
+                    "#version = :expected \
+                     AND (attribute_not_exists(#products) OR #products = :zero) \
+                     AND (attribute_not_exists(#children) OR #children = :zero)",
                 )
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_names("#count", "productCount")
+                .expression_attribute_names("#products", PRODUCT_COUNT)
+                .expression_attribute_names("#children", CHILD_COUNT)
                 .expression_attribute_values(":expected", n(expected_version))
                 .expression_attribute_values(":zero", n(0))
                 .build(),
         )?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             slug_release(&self.table, &stored)?,
-            outbox_put_event(&self.table, &event)?,
         ];
+        let mut later = Vec::new();
+        for (item, missing) in extra {
+            later.push((items.len(), missing));
+            items.push(item);
+        }
+        items.push(outbox_put_event(&self.table, &event)?);
         match self
-            .transact(items, versioned::<T>(&sk, id.clone()), Vec::new())
+            .transact(items, versioned::<T>(&sk, id.clone()), later)
             .await
         {
-            Err(DomainError::Conflict(_)) if self.product_count::<T>(id.clone()).await? > 0 => {
-                Err(DomainError::Conflict(format!(
-                    "{} `{id}` still has products; move them first",
-                    T::KIND
-                )))
+            Err(DomainError::Conflict(stale)) => {
+                let kind = T::KIND;
+                Err(DomainError::Conflict(
+                    match self.counts::<T>(id.clone()).await? {
+                        (products, _) if products > 0 => {
+                            format!("{kind} `{id}` still has products; move them first")
+                        }
+                        (_, children) if children > 0 => {
+                            format!("{kind} `{id}` has sub-categories; delete or move them first")
+                        }
+                        _ => stale,
+                    },
+                ))
             }
             other => other,
         }
@@ -1043,7 +1127,8 @@ impl CategoryStore for DynamoCatalog {
     }
 
     async fn create(&self, category: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
-        self.slugged_create(category, event).await
+        let parent = parent_changes(&self.table, None, category.parent_id)?;
+        self.slugged_create(category, event, parent).await
     }
 
     async fn update(
@@ -1052,7 +1137,12 @@ impl CategoryStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_update(category, expected_version, event).await
+        let before = CategoryStore::get(self, category.id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("category", category.id))?;
+        let parents = parent_changes(&self.table, before.parent_id, category.parent_id)?;
+        self.slugged_update(category, expected_version, event, parents)
+            .await
     }
 
     async fn delete(
@@ -1061,7 +1151,11 @@ impl CategoryStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_delete::<Category>(id.to_string(), expected_version, event)
+        let Some(before) = CategoryStore::get(self, id).await? else {
+            return Err(DomainError::not_found("category", id));
+        };
+        let parent = parent_changes(&self.table, before.parent_id, None)?;
+        self.slugged_delete::<Category>(id.to_string(), expected_version, event, parent)
             .await
     }
 }
@@ -1117,7 +1211,7 @@ impl BrandStore for DynamoCatalog {
     }
 
     async fn create(&self, brand: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
-        self.slugged_create(brand, event).await
+        self.slugged_create(brand, event, Vec::new()).await
     }
 
     async fn update(
@@ -1126,7 +1220,8 @@ impl BrandStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_update(brand, expected_version, event).await
+        self.slugged_update(brand, expected_version, event, Vec::new())
+            .await
     }
 
     async fn delete(
@@ -1135,7 +1230,7 @@ impl BrandStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_delete::<Brand>(id.to_string(), expected_version, event)
+        self.slugged_delete::<Brand>(id.to_string(), expected_version, event, Vec::new())
             .await
     }
 }

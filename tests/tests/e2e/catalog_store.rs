@@ -488,7 +488,7 @@ fn catalog_writes_are_conditional_and_slugs_unique() {
 }
 
 #[test]
-fn a_product_and_the_delete_of_its_brand_racing_never_both_win() {
+fn an_insert_and_the_delete_of_what_it_points_at_never_both_win() {
     shop().run(|cloud| async move {
         let client = Client::new(&cloud.sdk_config());
         let source = &cloud.stack().resources["CatalogTable"].physical_id;
@@ -540,6 +540,44 @@ fn a_product_and_the_delete_of_its_brand_racing_never_both_win() {
             );
             let stored = BrandStore::get(&*store, brand.id).await.unwrap();
             assert_eq!(stored.is_some(), created.is_ok(), "round {round}");
+
+            // The same for a sub-category and the delete of its parent.
+            let parent = Category::create(
+                CategoryInput {
+                    name: format!("Parent {round}"),
+                    ..Default::default()
+                },
+                now,
+                CategoryId::new(),
+            )
+            .unwrap();
+            CategoryStore::create(&*store, &parent, event(round))
+                .await
+                .unwrap();
+            let child = Category::create(
+                CategoryInput {
+                    name: format!("Child {round}"),
+                    parent_id: Some(parent.id.to_string()),
+                    ..Default::default()
+                },
+                now,
+                CategoryId::new(),
+            )
+            .unwrap();
+            let (created, deleted) = tokio::join!(
+                CategoryStore::create(&*store, &child, event(round)),
+                CategoryStore::delete(&*store, parent.id, 1, event(round)),
+            );
+            assert!(
+                created.is_ok() != deleted.is_ok(),
+                "round {round}: exactly one may win: {created:?} {deleted:?}"
+            );
+            if let Err(refused) = &deleted {
+                assert!(
+                    matches!(refused, DomainError::Conflict(m) if m.contains("sub-categories")),
+                    "{refused:?}"
+                );
+            }
         }
     });
 }
