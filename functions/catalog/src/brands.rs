@@ -14,15 +14,13 @@
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
-use shop_domain::catalog::{
-    Brand, BrandCreated, BrandDeleted, BrandInput, BrandModified, if_match,
-};
+use shop_domain::catalog::{Brand, BrandCreated, BrandDeleted, BrandInput, BrandModified};
 use shop_domain::{BrandId, DomainError};
 
 use crate::Deps;
 use crate::auth::Caller;
 use crate::common::{
-    Handled, ListBody, PageParams, created, envelope, fresh_or_not_modified, if_match_header,
+    Handled, ListBody, PageParams, admin_target, created, envelope, fresh_or_not_modified,
     json_with_etag, lost_race, respond, update_refused,
 };
 
@@ -144,16 +142,9 @@ async fn delete(deps: &Deps, req: &Request) -> Handled {
     Ok(no_content())
 }
 
-/// The brand for a PUT or DELETE, with every check made before the body is read: 401
-/// without a token, 403 without the Admin role, 404 for an unknown id, 412 for a stale
-/// `If-Match`.
+/// The brand for a PUT or DELETE; see [`admin_target`].
 async fn load_for_change(deps: &Deps, req: &Request) -> Result<Brand, ApiError> {
-    let caller = Caller::required(req)?;
-    caller.ensure_admin()?;
-    let id: BrandId = path_id(req, "id")?;
-    let brand = load(deps, id).await?;
-    if_match(if_match_header(req), &brand)?;
-    Ok(brand)
+    admin_target(req, "brand", |id: BrandId| deps.brands.get(id)).await
 }
 
 async fn load(deps: &Deps, id: BrandId) -> Result<Brand, ApiError> {

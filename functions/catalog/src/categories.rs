@@ -18,14 +18,13 @@ use serde::Serialize;
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
 use shop_domain::catalog::{
     Category, CategoryCreated, CategoryDeleted, CategoryInput, CategoryModified, CategoryTree,
-    if_match,
 };
 use shop_domain::{CategoryId, DomainError};
 
 use crate::Deps;
 use crate::auth::Caller;
 use crate::common::{
-    Handled, created, ensure_no_params, envelope, fresh_or_not_modified, if_match_header,
+    Handled, admin_target, created, ensure_no_params, envelope, fresh_or_not_modified,
     json_with_etag, lost_race, respond, update_refused,
 };
 
@@ -179,16 +178,9 @@ async fn delete(deps: &Deps, req: &Request) -> Handled {
     Ok(no_content())
 }
 
-/// The category for a PUT or DELETE, with every check made before the body is read: 401
-/// without a token, 403 without the Admin role, 404 for an unknown id, 412 for a stale
-/// `If-Match`.
+/// The category for a PUT or DELETE; see [`admin_target`].
 async fn load_for_change(deps: &Deps, req: &Request) -> Result<Category, ApiError> {
-    let caller = Caller::required(req)?;
-    caller.ensure_admin()?;
-    let id: CategoryId = path_id(req, "id")?;
-    let category = load(deps, id).await?;
-    if_match(if_match_header(req), &category)?;
-    Ok(category)
+    admin_target(req, "category", |id: CategoryId| deps.categories.get(id)).await
 }
 
 async fn load(deps: &Deps, id: CategoryId) -> Result<Category, ApiError> {

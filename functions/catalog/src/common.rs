@@ -7,6 +7,8 @@
 //!   write loses an optimistic-concurrency race).
 //! - Events: [`envelope`] wraps a domain event as the outbox item of this request's write,
 //!   carrying the caller's [`correlation_id`].
+//! - [`admin_target`]: the checks before an admin-only PUT or DELETE (role, id, existence,
+//!   `If-Match`).
 //! - Query strings: [`query_pairs`], [`PageParams`] (`pageSize` and `nextToken`, nothing
 //!   else), [`ensure_no_params`], and the body of a paged list, [`ListBody`].
 
@@ -16,14 +18,15 @@ use lambda_http::http::header::{ETAG, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCA
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt};
 use serde::Serialize;
-use shop_adapters::http::{ApiError, json_response};
-use shop_domain::catalog::Versioned;
+use shop_adapters::http::{ApiError, json_response, path_id};
 use shop_domain::catalog::query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NEXT_TOKEN_MAX_CHARS};
+use shop_domain::catalog::{Versioned, if_match};
 use shop_domain::{
     CorrelationId, DomainError, DomainEvent, EventEnvelope, FieldError, OutgoingEvent,
 };
 
 use crate::Deps;
+use crate::auth::Caller;
 
 /// The header a caller may set to carry its correlation id into the events.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -282,6 +285,30 @@ pub struct ListBody<T> {
     pub page_size: u32,
     /// The cursor of the next page; `null` on the last.
     pub next_token: Option<String>,
+}
+
+/// The `kind` resource (`category`, `brand`) an admin-only PUT or DELETE addresses, with
+/// every check made before the body is read: 401 without a token, 403 without the Admin role,
+/// 400 for a malformed id, 404 when `load` finds nothing, 412 for a stale `If-Match`.
+pub async fn admin_target<I, T, Fut>(
+    req: &Request,
+    kind: &str,
+    load: impl FnOnce(I) -> Fut,
+) -> Result<T, ApiError>
+where
+    I: std::str::FromStr + Copy + std::fmt::Display,
+    I::Err: Into<DomainError>,
+    T: Versioned,
+    Fut: std::future::Future<Output = Result<Option<T>, DomainError>>,
+{
+    let caller = Caller::required(req)?;
+    caller.ensure_admin()?;
+    let id: I = path_id(req, "id")?;
+    let resource = load(id)
+        .await?
+        .ok_or_else(|| DomainError::not_found(kind, id))?;
+    if_match(if_match_header(req), &resource)?;
+    Ok(resource)
 }
 
 #[cfg(test)]

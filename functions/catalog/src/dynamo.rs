@@ -750,48 +750,39 @@ impl DynamoCatalog {
         before: Option<&Product>,
         after: Option<&Product>,
     ) -> Result<Vec<(TransactWriteItem, DomainError)>, DomainError> {
-        let mut changes = Vec::new();
-        let (old_category, new_category) =
-            (before.map(|p| p.category_id), after.map(|p| p.category_id));
-        if old_category != new_category {
-            if let Some(id) = old_category {
-                changes.push(count_change::<Category>(
-                    &self.table,
-                    id.to_string(),
-                    PRODUCT_COUNT,
-                    -1,
-                )?);
-            }
-            if let Some(id) = new_category {
-                changes.push(count_change::<Category>(
-                    &self.table,
-                    id.to_string(),
-                    PRODUCT_COUNT,
-                    1,
-                )?);
-            }
-        }
-        let (old_brand, new_brand) = (before.map(|p| p.brand_id), after.map(|p| p.brand_id));
-        if old_brand != new_brand {
-            if let Some(id) = old_brand {
-                changes.push(count_change::<Brand>(
-                    &self.table,
-                    id.to_string(),
-                    PRODUCT_COUNT,
-                    -1,
-                )?);
-            }
-            if let Some(id) = new_brand {
-                changes.push(count_change::<Brand>(
-                    &self.table,
-                    id.to_string(),
-                    PRODUCT_COUNT,
-                    1,
-                )?);
-            }
-        }
+        let category = |p: &Product| p.category_id.to_string();
+        let brand = |p: &Product| p.brand_id.to_string();
+        let mut changes = moves::<Category>(
+            &self.table,
+            PRODUCT_COUNT,
+            before.map(category),
+            after.map(category),
+        )?;
+        changes.extend(moves::<Brand>(
+            &self.table,
+            PRODUCT_COUNT,
+            before.map(brand),
+            after.map(brand),
+        )?);
         Ok(changes)
     }
+}
+
+/// The `counter` updates of something moving from the category or brand `before` to `after`
+/// (either may be absent; nothing when they are the same): -1 on the one it leaves, +1 on the
+/// one it enters.
+fn moves<T: Slugged>(
+    table: &str,
+    counter: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<Vec<(TransactWriteItem, DomainError)>, DomainError> {
+    if before == after {
+        return Ok(Vec::new());
+    }
+    let leave = before.map(|id| count_change::<T>(table, id, counter, -1));
+    let enter = after.map(|id| count_change::<T>(table, id, counter, 1));
+    leave.into_iter().chain(enter).collect()
 }
 
 /// The attribute counting a category's or brand's products.
@@ -829,26 +820,8 @@ fn parent_changes(
     before: Option<CategoryId>,
     after: Option<CategoryId>,
 ) -> Result<Vec<(TransactWriteItem, DomainError)>, DomainError> {
-    let mut changes = Vec::new();
-    if before != after {
-        if let Some(id) = before {
-            changes.push(count_change::<Category>(
-                table,
-                id.to_string(),
-                CHILD_COUNT,
-                -1,
-            )?);
-        }
-        if let Some(id) = after {
-            changes.push(count_change::<Category>(
-                table,
-                id.to_string(),
-                CHILD_COUNT,
-                1,
-            )?);
-        }
-    }
-    Ok(changes)
+    let id = |c: CategoryId| c.to_string();
+    moves::<Category>(table, CHILD_COUNT, before.map(id), after.map(id))
 }
 
 // ------------------------------------------------------------------ categories and brands
