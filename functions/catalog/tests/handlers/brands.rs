@@ -6,8 +6,8 @@ use shop_domain::catalog::{Brand, BrandInput, BrandStore, ProductStatus};
 use shop_domain::{BrandId, Clock};
 
 use crate::world::{
-    BRAND, CATEGORY, PRODUCT, SELLER, World, as_caller, body, empty_world, fields, product,
-    request, with_query,
+    BRAND, CATEGORY, PRODUCT, SELLER, World, as_caller, assert_only_created_event, body,
+    empty_world, fields, product, request, with_query,
 };
 
 const LIST_OK: &str = fixture!("list-brands/ok");
@@ -153,12 +153,7 @@ async fn create_answers_201_with_location_etag_and_a_brand_created_event() {
         "https://cdn.example.com/brands/northwind.png"
     );
 
-    let events = w.brands.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].source, "shop.catalog");
-    assert_eq!(events[0].detail_type, "BrandCreated");
-    assert_eq!(events[0].detail["aggregateVersion"], 1);
-    assert_eq!(events[0].detail["data"]["brand"], created);
+    assert_only_created_event(&w.brands.events(), "BrandCreated", "brand", &created);
 }
 
 #[tokio::test]

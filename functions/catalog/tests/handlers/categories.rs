@@ -9,8 +9,8 @@ use shop_domain::Clock;
 use shop_domain::catalog::{Category, CategoryInput, CategoryStore, ProductStatus};
 
 use crate::world::{
-    CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, SELLER, World, as_caller, body, empty_world,
-    fields, product, request,
+    CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, SELLER, World, as_caller,
+    assert_only_created_event, body, empty_world, fields, product, request,
 };
 
 const LIST_OK: &str = fixture!("list-categories/ok");
@@ -128,12 +128,12 @@ async fn create_answers_201_with_location_etag_and_a_category_created_event() {
     assert_eq!(created["parentId"], CHILD_CATEGORY);
     assert!(stored(&w, id).await.is_some());
 
-    let events = w.categories.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].source, "shop.catalog");
-    assert_eq!(events[0].detail_type, "CategoryCreated");
-    assert_eq!(events[0].detail["aggregateVersion"], 1);
-    assert_eq!(events[0].detail["data"]["category"], created);
+    assert_only_created_event(
+        &w.categories.events(),
+        "CategoryCreated",
+        "category",
+        &created,
+    );
 }
 
 #[tokio::test]

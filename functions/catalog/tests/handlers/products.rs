@@ -12,8 +12,8 @@ use shop_domain::catalog::{Product, ProductQuery, ProductStatus, filter_and_sort
 use shop_domain::{BrandId, CategoryId, ProductId};
 
 use crate::world::{
-    ADMIN, BRAND, BUYER, CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, World, as_caller, body,
-    empty_world, fields, product, request, with_query, world,
+    ADMIN, BRAND, BUYER, CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, World, as_caller,
+    assert_only_created_event, body, empty_world, fields, product, request, with_query, world,
 };
 
 const GET_OK: &str = fixture!("get-product/ok");
@@ -55,12 +55,7 @@ async fn create_answers_201_with_location_etag_and_a_product_created_event() {
     assert_eq!(created["price"], 12999);
     assert_eq!(created["variants"][1]["price"], 13499);
 
-    let events = w.products.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].source, "shop.catalog");
-    assert_eq!(events[0].detail_type, "ProductCreated");
-    assert_eq!(events[0].detail["aggregateVersion"], 1);
-    assert_eq!(events[0].detail["data"]["product"], created);
+    assert_only_created_event(&w.products.events(), "ProductCreated", "product", &created);
 }
 
 #[tokio::test]

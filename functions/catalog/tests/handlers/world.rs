@@ -158,3 +158,19 @@ pub fn fields(response: &Response<Body>) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Asserts that `events` is exactly one `detail_type` event (source `shop.catalog`, aggregate
+/// version 1) whose `data.<key>` is `created`: what every create must have recorded.
+#[track_caller]
+pub fn assert_only_created_event(
+    events: &[shop_domain::OutgoingEvent],
+    detail_type: &str,
+    key: &str,
+    created: &Value,
+) {
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].source, "shop.catalog");
+    assert_eq!(events[0].detail_type, detail_type);
+    assert_eq!(events[0].detail["aggregateVersion"], 1);
+    assert_eq!(&events[0].detail["data"][key], created);
+}
