@@ -84,10 +84,13 @@ impl DynamoCatalog {
         }
     }
 
+    /// The item at (`pk`, `sk`), read strongly consistent when `consistent` (what a write
+    /// decides on), eventually consistent otherwise (half the read units).
     async fn get_item<T: DeserializeOwned>(
         &self,
         pk: String,
         sk: &str,
+        consistent: bool,
     ) -> Result<Option<T>, DomainError> {
         let output = self
             .client
@@ -95,6 +98,7 @@ impl DynamoCatalog {
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
@@ -133,7 +137,7 @@ impl DynamoCatalog {
                 FirstItem::New(_) => Err(e),
                 // Gone, or at another version?
                 FirstItem::Versioned { pk, sk, kind, id } => {
-                    match self.get_item::<serde::de::IgnoredAny>(pk, sk).await? {
+                    match self.get_item::<serde::de::IgnoredAny>(pk, sk, true).await? {
                         None => Err(DomainError::not_found(kind, id)),
                         Some(_) => Err(e),
                     }
@@ -169,20 +173,8 @@ impl DynamoCatalog {
     /// The bucket `sk` as stored (consistent read): its version (0 when it does not exist
     /// yet) and its entries.
     async fn read_bucket(&self, sk: &str) -> Result<(u64, Bucket), DomainError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(LISTING_PK))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
-        match output.item {
-            None => Ok((0, Bucket::new())),
-            Some(item) => from_item::<BucketItem>(item)?.decode(),
-        }
+        let item: Option<BucketItem> = self.get_item(LISTING_PK.to_owned(), sk, true).await?;
+        item.map_or(Ok((0, Bucket::new())), BucketItem::decode)
     }
 
     /// Every entry of the list.
@@ -257,7 +249,9 @@ impl DynamoCatalog {
             #[serde(default)]
             child_count: u64,
         }
-        let item: Option<Counted> = self.get_item(T::PK.to_owned(), &sk_of::<T>(&id)).await?;
+        let item: Option<Counted> = self
+            .get_item(T::PK.to_owned(), &sk_of::<T>(&id), true)
+            .await?;
         Ok(item.map_or((0, 0), |c| (c.product_count, c.child_count)))
     }
 
@@ -594,7 +588,7 @@ fn version_delete(
 #[async_trait]
 impl ProductStore for DynamoCatalog {
     async fn get(&self, id: ProductId) -> Result<Option<Product>, DomainError> {
-        let item: Option<ProductItem> = self.get_item(product_pk(id), PRODUCT_SK).await?;
+        let item: Option<ProductItem> = self.get_item(product_pk(id), PRODUCT_SK, false).await?;
         Ok(item.map(ProductItem::into_product))
     }
 
@@ -906,8 +900,9 @@ fn slug_release<T: Slugged>(table: &str, value: &T) -> Result<TransactWriteItem,
 
 impl DynamoCatalog {
     async fn slugged_get<T: Slugged>(&self, id: String) -> Result<Option<T>, DomainError> {
-        let item: Option<SluggedItem<T>> =
-            self.get_item(T::PK.to_owned(), &sk_of::<T>(&id)).await?;
+        let item: Option<SluggedItem<T>> = self
+            .get_item(T::PK.to_owned(), &sk_of::<T>(&id), false)
+            .await?;
         Ok(item.map(|i| i.value))
     }
 
@@ -953,22 +948,27 @@ impl DynamoCatalog {
         self.transact(items, FirstItem::New(exists), later).await
     }
 
+    /// The category or brand `id` as stored; [`DomainError::NotFound`] when there is none.
+    async fn slugged_stored<T: Slugged>(&self, id: String) -> Result<T, DomainError> {
+        self.slugged_get(id.clone())
+            .await?
+            .ok_or_else(|| DomainError::not_found(T::KIND, id))
+    }
+
+    /// Replaces `stored` (as the caller read it) with `value`.
     async fn slugged_update<T: Slugged>(
         &self,
         value: &T,
+        stored: &T,
         expected_version: u64,
         event: OutgoingEvent,
         extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
         let id = value.id_string();
-        let stored: Option<T> = self.slugged_get(id.clone()).await?;
-        let Some(stored) = stored else {
-            return Err(DomainError::not_found(T::KIND, id));
-        };
         let mut items = vec![slugged_update_item(&self.table, value, expected_version)?];
         let mut later = Vec::new();
         if stored.slug() != value.slug() {
-            items.push(slug_release(&self.table, &stored)?);
+            items.push(slug_release(&self.table, stored)?);
             later.push((items.len(), slug_taken::<T>(value.slug())));
             items.push(slug_guard(&self.table, value)?);
         }
@@ -981,16 +981,15 @@ impl DynamoCatalog {
         self.transact(items, versioned::<T>(&sk, id), later).await
     }
 
+    /// Deletes `stored` (as the caller read it).
     async fn slugged_delete<T: Slugged>(
         &self,
-        id: String,
+        stored: &T,
         expected_version: u64,
         event: OutgoingEvent,
         extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
-        let Some(stored) = self.slugged_get::<T>(id.clone()).await? else {
-            return Err(DomainError::not_found(T::KIND, id));
-        };
+        let id = stored.id_string();
         let sk = sk_of::<T>(&id);
         // Conditional on the version the caller read and on nothing being in it: a product or
         // sub-category entering it meanwhile (which adds to its count in its own transaction)
@@ -1014,7 +1013,7 @@ impl DynamoCatalog {
         )?;
         let mut items = vec![
             TransactWriteItem::builder().delete(delete).build(),
-            slug_release(&self.table, &stored)?,
+            slug_release(&self.table, stored)?,
         ];
         let mut later = Vec::new();
         for (item, missing) in extra {
@@ -1110,11 +1109,9 @@ impl CategoryStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let before = CategoryStore::get(self, category.id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("category", category.id))?;
+        let before: Category = self.slugged_stored(category.id.to_string()).await?;
         let parents = parent_changes(&self.table, before.parent_id, category.parent_id)?;
-        self.slugged_update(category, expected_version, event, parents)
+        self.slugged_update(category, &before, expected_version, event, parents)
             .await
     }
 
@@ -1124,11 +1121,9 @@ impl CategoryStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let Some(before) = CategoryStore::get(self, id).await? else {
-            return Err(DomainError::not_found("category", id));
-        };
+        let before: Category = self.slugged_stored(id.to_string()).await?;
         let parent = parent_changes(&self.table, before.parent_id, None)?;
-        self.slugged_delete::<Category>(id.to_string(), expected_version, event, parent)
+        self.slugged_delete(&before, expected_version, event, parent)
             .await
     }
 }
@@ -1193,7 +1188,8 @@ impl BrandStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_update(brand, expected_version, event, Vec::new())
+        let before: Brand = self.slugged_stored(brand.id.to_string()).await?;
+        self.slugged_update(brand, &before, expected_version, event, Vec::new())
             .await
     }
 
@@ -1203,7 +1199,8 @@ impl BrandStore for DynamoCatalog {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        self.slugged_delete::<Brand>(id.to_string(), expected_version, event, Vec::new())
+        let before: Brand = self.slugged_stored(id.to_string()).await?;
+        self.slugged_delete(&before, expected_version, event, Vec::new())
             .await
     }
 }
