@@ -11,7 +11,7 @@
 //! Delivery is at-least-once and unordered, so consumers dedupe on `id` and order by
 //! `aggregateVersion`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +41,7 @@ pub struct EventEnvelope<T> {
     /// Version of the aggregate after the change; consumers order by it.
     pub aggregate_version: u64,
     /// When the change happened, RFC 3339 UTC.
-    #[serde(with = "rfc3339")]
+    #[serde(with = "crate::timestamp")]
     pub occurred_at: DateTime<Utc>,
     /// The correlation id of the request that caused the event.
     pub correlation_id: CorrelationId,
@@ -79,23 +79,6 @@ impl<T: DomainEvent> EventEnvelope<T> {
             detail_type: T::TYPE.to_owned(),
             detail,
         })
-    }
-}
-
-/// Timestamps always in the same RFC 3339 form (`2026-11-02T10:00:00.123Z`): producers in
-/// other languages and JSON Schema `date-time` checks accept it, and string order is time order.
-mod rfc3339 {
-    use super::*;
-
-    pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -142,6 +142,14 @@ typed_id!(
     /// Identifies a notification sent to a user.
     NotificationId, "notificationId"
 );
+typed_id!(
+    /// Identifies one of a user's saved addresses.
+    AddressId, "addressId"
+);
+typed_id!(
+    /// Identifies a refresh-token family: one login and every token rotated from it.
+    SessionId, "sessionId"
+);
 
 #[cfg(test)]
 mod tests {

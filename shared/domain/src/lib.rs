@@ -11,6 +11,9 @@
 //!   names an event's type, source and schema version.
 //! - [`catalog`]: products, categories and brands — validation, merge patch, ETags, the
 //!   category tree, the `shop.catalog` events, list-query semantics and the store ports.
+//! - [`identity`]: accounts (email normalisation, password policy, roles), refresh-token
+//!   families with rotation and a grace period, the login lockout, the `shop.auth` events.
+//! - [`users`]: profiles and addresses (validation, the default address), `shop.users` events.
 //! - [`ports`]: the narrow async traits adapters implement ([`Clock`], [`EventPublisher`],
 //!   [`SecretSource`], [`HealthProbe`]).
 //!
@@ -22,14 +25,17 @@ pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod identity;
 pub mod money;
 pub mod ports;
+pub mod users;
+pub mod timestamp;
 
 pub use error::{DomainError, FieldError};
 pub use event::{DomainEvent, EventEnvelope};
 pub use id::{
-    BrandId, CartId, CategoryId, CorrelationId, DiscountId, EventId, NotificationId, OrderId,
-    PaymentId, ProductId, ReservationId, ReviewId, UserId,
+    AddressId, BrandId, CartId, CategoryId, CorrelationId, DiscountId, EventId, NotificationId, OrderId,
+    PaymentId, ProductId, ReservationId, ReviewId, SessionId, UserId,
 };
 pub use money::{Currency, Money};
 pub use ports::{Clock, EventPublisher, HealthProbe, OutgoingEvent, SecretSource, SystemClock};

@@ -4,7 +4,6 @@
 //! sees every problem with its request in one 400 rather than fixing them one round trip at a
 //! time.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use crate::{DomainError, FieldError};
@@ -234,26 +233,8 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Timestamps in one RFC 3339 form (`2026-11-02T10:00:00.123Z`), the same as the event
-/// envelope's, so string order is time order in DynamoDB and JSON alike.
-pub(crate) mod timestamp {
-    use super::*;
-    use chrono::SecondsFormat;
-
-    pub(crate) fn serialize<S: serde::Serializer>(
-        t: &DateTime<Utc>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
-}
+/// Timestamps in the envelope's RFC 3339 form, so string order is time order.
+pub(crate) use crate::timestamp;
 
 #[cfg(test)]
 mod tests {

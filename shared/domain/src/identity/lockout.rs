@@ -1,0 +1,94 @@
+//! The login lockout: failed logins are counted per email in a fixed window that starts at
+//! the first failure. From the [`LockoutPolicy::max_failures`]th failure on, every attempt —
+//! even with the right password — is refused with 429 until the window has passed.
+//!
+//! Unknown emails are counted the same way, so the answer does not reveal which addresses
+//! have accounts. The price: anybody can lock an account for one window by failing five
+//! times, which is why the window is short (15 minutes by default).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How many failures lock an email, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures within one window that lock further attempts.
+    pub max_failures: u32,
+    /// The window, from its first failure.
+    pub window: TimeDelta,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: TimeDelta::minutes(15),
+        }
+    }
+}
+
+/// The failures counted for one email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginAttempts {
+    /// Failures since `window_start`.
+    pub failures: u32,
+    /// The first failure of the window.
+    #[serde(with = "crate::timestamp")]
+    pub window_start: DateTime<Utc>,
+}
+
+impl LoginAttempts {
+    /// Whether the window that began at `window_start` is still open at `now`.
+    pub fn is_current(&self, now: DateTime<Utc>, policy: &LockoutPolicy) -> bool {
+        now < self.window_start + policy.window
+    }
+
+    /// Whole seconds until attempts are allowed again, when locked at `now`.
+    pub fn retry_after(&self, now: DateTime<Utc>, policy: &LockoutPolicy) -> Option<u64> {
+        if self.failures < policy.max_failures || !self.is_current(now, policy) {
+            return None;
+        }
+        let left = (self.window_start + policy.window - now).num_milliseconds();
+        // Round up: a client waiting exactly `Retry-After` seconds must find the lock gone.
+        Some(((left + 999) / 1000).max(1) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_lock_until_the_window_has_passed() {
+        let policy = LockoutPolicy::default();
+        let start = Utc::now();
+        let attempts = |failures| LoginAttempts {
+            failures,
+            window_start: start,
+        };
+        assert_eq!(attempts(4).retry_after(start, &policy), None);
+        assert_eq!(attempts(5).retry_after(start, &policy), Some(900));
+        let later = start + TimeDelta::milliseconds(899_500);
+        assert_eq!(attempts(5).retry_after(later, &policy), Some(1));
+        assert_eq!(
+            attempts(9).retry_after(start + policy.window, &policy),
+            None
+        );
+    }
+
+    #[test]
+    fn a_window_is_current_until_it_ends() {
+        let policy = LockoutPolicy {
+            max_failures: 5,
+            window: TimeDelta::seconds(3),
+        };
+        let start = Utc::now();
+        let attempts = LoginAttempts {
+            failures: 1,
+            window_start: start,
+        };
+        assert!(attempts.is_current(start + TimeDelta::seconds(2), &policy));
+        assert!(!attempts.is_current(start + TimeDelta::seconds(3), &policy));
+    }
+}

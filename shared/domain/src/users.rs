@@ -1,0 +1,518 @@
+//! Users: profiles and addresses, with no storage and no HTTP in sight.
+//!
+//! - [`Profile`]: what a user shows and prefers (name, phone, avatar, notification channels),
+//!   plus the roles the auth service last announced and the id of the default address.
+//!   [`ProfileInput`] is the editable part: the body of `PUT /api/users/me` and the target of
+//!   a JSON merge patch for `PATCH`.
+//! - [`Address`] and [`AddressInput`]: at most [`MAX_ADDRESSES`] per user, exactly one of
+//!   them the default. The default is not a flag on each address but one id on the profile,
+//!   so "exactly one" holds by construction; `isDefault` is derived when an address is shown.
+//! - [`UserProfileUpdated`]: the `shop.users` event.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Role;
+use crate::{AddressId, DomainError, DomainEvent, FieldError, UserId};
+
+/// The bus source of every users event.
+pub const SOURCE: &str = "shop.users";
+/// The most addresses one user may keep.
+pub const MAX_ADDRESSES: u32 = 20;
+
+/// A way the shop may reach the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Email to the account's address.
+    Email,
+    /// Text messages to `phone`.
+    Sms,
+    /// Push notifications to the user's devices.
+    Push,
+}
+
+/// What the user prefers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Preferences {
+    /// Channels notifications may use; email by default.
+    #[serde(default = "default_channels")]
+    pub notification_channels: Vec<Channel>,
+    /// Whether the user wants marketing messages; no by default.
+    #[serde(default)]
+    pub marketing_opt_in: bool,
+}
+
+fn default_channels() -> Vec<Channel> {
+    vec![Channel::Email]
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            notification_channels: default_channels(),
+            marketing_opt_in: false,
+        }
+    }
+}
+
+/// The editable part of a profile (`PUT /api/users/me`, and the merge-patch target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileInput {
+    /// Shown on orders and reviews.
+    pub full_name: String,
+    /// E.164, e.g. `+353861234567`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// An `https://` image URL.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Notification channels and the marketing opt-in.
+    #[serde(default)]
+    pub preferences: Preferences,
+}
+
+/// A user's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// The user.
+    pub user_id: UserId,
+    /// The account's email (changed only by the auth service).
+    pub email: String,
+    /// Empty until known.
+    #[serde(default)]
+    pub full_name: String,
+    /// E.164.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// An `https://` image URL.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Notification channels and the marketing opt-in.
+    #[serde(default)]
+    pub preferences: Preferences,
+    /// As last announced by the auth service (`UserVerified`, `UserRolesChanged`).
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// The aggregate version of the auth event `roles` came from; older ones are ignored.
+    #[serde(default)]
+    pub roles_version: u64,
+    /// The default address, when the user has any.
+    #[serde(default)]
+    pub default_address_id: Option<AddressId>,
+    /// How many addresses the user has.
+    #[serde(default)]
+    pub address_count: u32,
+    /// Bumped on every change to the profile or its addresses.
+    pub version: u64,
+    /// When the profile was created.
+    #[serde(with = "crate::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The JSON a user sees of their profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView<'a> {
+    /// The user.
+    pub user_id: UserId,
+    /// The account's email.
+    pub email: &'a str,
+    /// Shown on orders and reviews.
+    pub full_name: &'a str,
+    /// E.164 or null.
+    pub phone: Option<&'a str>,
+    /// URL or null.
+    pub avatar_url: Option<&'a str>,
+    /// Notification channels and the marketing opt-in.
+    pub preferences: &'a Preferences,
+    /// The user's roles.
+    pub roles: &'a [Role],
+    /// The default address or null.
+    pub default_address_id: Option<AddressId>,
+    /// The profile's version (also its ETag).
+    pub version: u64,
+    /// RFC 3339.
+    #[serde(with = "crate::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339.
+    #[serde(with = "crate::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Profile {
+    /// A new profile for `user_id`, created at `now`.
+    pub fn new(user_id: UserId, email: String, full_name: String, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id,
+            email,
+            full_name,
+            phone: None,
+            avatar_url: None,
+            preferences: Preferences::default(),
+            roles: vec![Role::User],
+            roles_version: 0,
+            default_address_id: None,
+            address_count: 0,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The JSON a user sees.
+    pub fn view(&self) -> ProfileView<'_> {
+        ProfileView {
+            user_id: self.user_id,
+            email: &self.email,
+            full_name: &self.full_name,
+            phone: self.phone.as_deref(),
+            avatar_url: self.avatar_url.as_deref(),
+            preferences: &self.preferences,
+            roles: &self.roles,
+            default_address_id: self.default_address_id,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// The editable part, as a merge patch's target.
+    pub fn input(&self) -> ProfileInput {
+        ProfileInput {
+            full_name: self.full_name.clone(),
+            phone: self.phone.clone(),
+            avatar_url: self.avatar_url.clone(),
+            preferences: self.preferences.clone(),
+        }
+    }
+
+    /// The profile with `input` applied at `now`, and the names of the fields that changed;
+    /// `input` must be valid ([`ProfileInput::validate`]).
+    pub fn edited(&self, input: ProfileInput, now: DateTime<Utc>) -> (Self, Vec<&'static str>) {
+        let mut changed = Vec::new();
+        if input.full_name != self.full_name {
+            changed.push("fullName");
+        }
+        if input.phone != self.phone {
+            changed.push("phone");
+        }
+        if input.avatar_url != self.avatar_url {
+            changed.push("avatarUrl");
+        }
+        if input.preferences != self.preferences {
+            changed.push("preferences");
+        }
+        let next = Self {
+            full_name: input.full_name,
+            phone: input.phone,
+            avatar_url: input.avatar_url,
+            preferences: input.preferences,
+            ..self.touched(now)
+        };
+        (next, changed)
+    }
+
+    /// The next version of this profile, changed at `now`.
+    pub fn touched(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+}
+
+impl ProfileInput {
+    /// Trims the strings and checks every field at once.
+    pub fn validate(mut self) -> Result<Self, DomainError> {
+        let mut errors = Vec::new();
+        self.full_name = self.full_name.trim().to_owned();
+        check_text(&mut errors, "fullName", &self.full_name, 1, 100);
+        self.phone = trimmed(self.phone);
+        if let Some(phone) = &self.phone {
+            check_phone(&mut errors, "phone", phone);
+        }
+        self.avatar_url = trimmed(self.avatar_url);
+        if let Some(url) = &self.avatar_url {
+            let host = url.strip_prefix("https://").unwrap_or("");
+            if host.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+                errors.push(FieldError::new(
+                    "avatarUrl",
+                    "must be an https:// URL of at most 2048 characters",
+                ));
+            }
+        }
+        let channels = &mut self.preferences.notification_channels;
+        channels.sort();
+        channels.dedup();
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(DomainError::Validation(errors))
+        }
+    }
+}
+
+/// A saved address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// The address.
+    pub address_id: AddressId,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// The fields as given.
+    #[serde(flatten)]
+    pub fields: AddressFields,
+    /// When saved.
+    #[serde(with = "crate::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "crate::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressFields {
+    /// The recipient.
+    pub full_name: String,
+    /// E.164, for the courier.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Street and number.
+    pub line1: String,
+    /// Flat, floor, building.
+    #[serde(default)]
+    pub line2: Option<String>,
+    /// City or town.
+    pub city: String,
+    /// State, province, county.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Postal or ZIP code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+}
+
+/// The body of `POST /api/users/me/addresses` and `PUT …/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressInput {
+    /// The address fields.
+    #[serde(flatten)]
+    pub fields: AddressFields,
+    /// Make this the default address (the first address always is).
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+/// The JSON of an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressView<'a> {
+    /// The address.
+    pub address_id: AddressId,
+    /// The fields.
+    #[serde(flatten)]
+    pub fields: &'a AddressFields,
+    /// Whether it is the user's default.
+    pub is_default: bool,
+    /// RFC 3339.
+    #[serde(with = "crate::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339.
+    #[serde(with = "crate::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Address {
+    /// The JSON of this address for a user whose profile is `profile`.
+    pub fn view(&self, profile: &Profile) -> AddressView<'_> {
+        AddressView {
+            address_id: self.address_id,
+            fields: &self.fields,
+            is_default: profile.default_address_id == Some(self.address_id),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl AddressFields {
+    /// Trims, upper-cases the country and checks every field at once.
+    pub fn validate(mut self) -> Result<Self, DomainError> {
+        let mut errors = Vec::new();
+        for (field, value, max) in [
+            ("fullName", &mut self.full_name, 100),
+            ("line1", &mut self.line1, 200),
+            ("city", &mut self.city, 100),
+            ("postalCode", &mut self.postal_code, 20),
+        ] {
+            *value = value.trim().to_owned();
+            check_text(&mut errors, field, value, 1, max);
+        }
+        for (field, value, max) in [
+            ("line2", &mut self.line2, 200),
+            ("region", &mut self.region, 100),
+        ] {
+            *value = trimmed(value.take());
+            if let Some(text) = value {
+                check_text(&mut errors, field, text, 1, max);
+            }
+        }
+        self.phone = trimmed(self.phone);
+        if let Some(phone) = &self.phone {
+            check_phone(&mut errors, "phone", phone);
+        }
+        self.country = self.country.trim().to_ascii_uppercase();
+        if !is_country_code(&self.country) {
+            errors.push(FieldError::new(
+                "country",
+                "must be an ISO 3166-1 alpha-2 country code such as IE or US",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(DomainError::Validation(errors))
+        }
+    }
+}
+
+/// A profile changed (`PUT` or `PATCH /api/users/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserProfileUpdated {
+    /// The user.
+    pub user_id: UserId,
+    /// Which editable fields changed (`fullName`, `phone`, `avatarUrl`, `preferences`).
+    pub changed_fields: Vec<String>,
+    /// The editable part after the change.
+    pub profile: ProfileInput,
+}
+
+impl DomainEvent for UserProfileUpdated {
+    const TYPE: &'static str = "UserProfileUpdated";
+    const SOURCE: &'static str = SOURCE;
+    const VERSION: u32 = 1;
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
+    let chars = value.chars().count();
+    if chars < min {
+        errors.push(FieldError::new(field, "is required"));
+    } else if chars > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    } else if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+}
+
+/// E.164: `+`, then 8 to 15 digits, the first not 0.
+fn check_phone(errors: &mut Vec<FieldError>, field: &str, phone: &str) {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    let ok = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !ok {
+        errors.push(FieldError::new(
+            field,
+            "must be an E.164 number such as +353861234567",
+        ));
+    }
+}
+
+/// The ISO 3166-1 alpha-2 codes in use.
+const COUNTRY_CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI \
+BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE \
+DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS \
+GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW \
+KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW \
+MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO \
+RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM \
+TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && COUNTRY_CODES.split(' ').any(|c| c == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn address(value: serde_json::Value) -> Result<AddressFields, DomainError> {
+        serde_json::from_value::<AddressInput>(value)
+            .unwrap()
+            .fields
+            .validate()
+    }
+
+    #[test]
+    fn addresses_are_trimmed_and_countries_upper_cased() {
+        let fields = address(json!({"fullName": " Ann ", "line1": "1 Main St", "line2": "  ",
+            "city": "Cork", "postalCode": "T12", "country": "ie"}))
+        .unwrap();
+        assert_eq!(fields.full_name, "Ann");
+        assert_eq!(fields.line2, None);
+        assert_eq!(fields.country, "IE");
+    }
+
+    #[test]
+    fn bad_addresses_name_every_field() {
+        let Err(DomainError::Validation(errors)) = address(json!({"fullName": "", "line1": "x",
+            "city": "", "postalCode": "1", "country": "XX", "phone": "12345"}))
+        else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["fullName", "city", "phone", "country"]);
+    }
+
+    #[test]
+    fn profiles_check_phone_and_avatar_and_report_what_changed() {
+        let now = Utc::now();
+        let profile = Profile::new(UserId::new(), "a@b.co".into(), "Ann".into(), now);
+        let input: ProfileInput = serde_json::from_value(json!({"fullName": "Ann",
+            "phone": "+353861234567", "avatarUrl": "http://x"}))
+        .unwrap();
+        let Err(DomainError::Validation(errors)) = input.validate() else {
+            panic!("accepted an http avatar")
+        };
+        assert_eq!(errors[0].field, "avatarUrl");
+        let input: ProfileInput = serde_json::from_value(json!({"fullName": " Ann ",
+            "phone": "+353861234567", "preferences": {"notificationChannels": ["sms", "email", "sms"]}}))
+        .unwrap();
+        let (next, changed) = profile.edited(input.validate().unwrap(), now);
+        assert_eq!(changed, ["phone", "preferences"]);
+        assert_eq!(
+            next.preferences.notification_channels,
+            [Channel::Email, Channel::Sms]
+        );
+        assert_eq!(next.version, 2);
+    }
+
+    #[test]
+    fn unknown_profile_fields_are_refused() {
+        assert!(serde_json::from_value::<ProfileInput>(json!({"fullName": "A", "roles": []})).is_err());
+    }
+}
