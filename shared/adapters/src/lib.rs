@@ -2,6 +2,8 @@
 //! helpers every function binary and handler uses.
 //!
 //! A tour:
+//! - [`api`]: what every HTTP handler shares: the [`Caller`](api::Caller) from the JWT
+//!   claims, [`respond`](api::respond), event envelopes, paging parameters and list bodies.
 //! - [`config`]: the one place environment variables are read, with errors that say how to
 //!   fix them.
 //! - [`aws`]: the shared SDK config (honours `AWS_ENDPOINT_URL` for the local cloud) and the
@@ -26,6 +28,7 @@
 //!
 //! SDK types stop here: everything public returns domain types or `DomainError`.
 
+pub mod api;
 pub mod aws;
 pub mod config;
 pub mod dynamo;

@@ -28,14 +28,14 @@ pub mod id;
 pub mod identity;
 pub mod money;
 pub mod ports;
-pub mod users;
 pub mod timestamp;
+pub mod users;
 
 pub use error::{DomainError, FieldError};
 pub use event::{DomainEvent, EventEnvelope};
 pub use id::{
-    AddressId, BrandId, CartId, CategoryId, CorrelationId, DiscountId, EventId, NotificationId, OrderId,
-    PaymentId, ProductId, ReservationId, ReviewId, SessionId, UserId,
+    AddressId, BrandId, CartId, CategoryId, CorrelationId, DiscountId, EventId, NotificationId,
+    OrderId, PaymentId, ProductId, ReservationId, ReviewId, SessionId, UserId,
 };
 pub use money::{Currency, Money};
 pub use ports::{Clock, EventPublisher, HealthProbe, OutgoingEvent, SecretSource, SystemClock};

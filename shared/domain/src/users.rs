@@ -408,9 +408,7 @@ impl DomainEvent for UserProfileUpdated {
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
@@ -423,7 +421,10 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize
             format!("must be at most {max} characters"),
         ));
     } else if value.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "must not contain control characters"));
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
 }
 
@@ -469,8 +470,10 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_countries_upper_cased() {
-        let fields = address(json!({"fullName": " Ann ", "line1": "1 Main St", "line2": "  ",
-            "city": "Cork", "postalCode": "T12", "country": "ie"}))
+        let fields = address(
+            json!({"fullName": " Ann ", "line1": "1 Main St", "line2": "  ",
+            "city": "Cork", "postalCode": "T12", "country": "ie"}),
+        )
         .unwrap();
         assert_eq!(fields.full_name, "Ann");
         assert_eq!(fields.line2, None);
@@ -513,6 +516,8 @@ mod tests {
 
     #[test]
     fn unknown_profile_fields_are_refused() {
-        assert!(serde_json::from_value::<ProfileInput>(json!({"fullName": "A", "roles": []})).is_err());
+        assert!(
+            serde_json::from_value::<ProfileInput>(json!({"fullName": "A", "roles": []})).is_err()
+        );
     }
 }

@@ -273,7 +273,10 @@ impl Registration {
         if full_name.is_empty() {
             errors.push(FieldError::new("fullName", "is required"));
         } else if full_name.chars().count() > MAX_NAME_CHARS {
-            errors.push(FieldError::new("fullName", "must be at most 100 characters"));
+            errors.push(FieldError::new(
+                "fullName",
+                "must be at most 100 characters",
+            ));
         } else if full_name.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 "fullName",
@@ -336,8 +339,7 @@ mod tests {
 
     #[test]
     fn registration_reports_every_field_at_once() {
-        let Err(DomainError::Validation(errors)) = Registration::parse("nope", "short", " ")
-        else {
+        let Err(DomainError::Validation(errors)) = Registration::parse("nope", "short", " ") else {
             panic!("accepted")
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -201,9 +201,10 @@ mod tests {
     #[test]
     fn an_older_token_or_a_wrong_secret_is_reuse() {
         let now = Utc::now();
-        let third = session(now)
-            .rotated("h2".into(), issued(), now)
-            .rotated("h3".into(), issued(), now);
+        let third =
+            session(now)
+                .rotated("h2".into(), issued(), now)
+                .rotated("h3".into(), issued(), now);
         assert_eq!(third.judge("h1", 1, now, GRACE), Verdict::Reuse);
         assert_eq!(third.judge("forged", 1, now, GRACE), Verdict::Reuse);
     }
