@@ -9,10 +9,12 @@
 //!   tabs refreshing at once, reuse detection.
 //! - [`lockout`]: [`LoginAttempts`], failed logins counted per email in a fixed window.
 //! - [`events`]: the `shop.auth` events.
+//! - [`ports`]: the store, [`AccountStore`].
 
 pub mod account;
 pub mod events;
 pub mod lockout;
+pub mod ports;
 pub mod sessions;
 
 pub use account::{
@@ -23,4 +25,5 @@ pub use events::{
     VerificationEmailRequested,
 };
 pub use lockout::{LockoutPolicy, LoginAttempts};
-pub use sessions::{Session, Verdict};
+pub use ports::AccountStore;
+pub use sessions::{IssuedAccess, Session, Verdict};

@@ -7,8 +7,9 @@
 //! - the current token → [`Verdict::Rotate`]: issue the next pair;
 //! - the previous token within the grace period after the rotation → [`Verdict::Replay`]:
 //!   two tabs refreshed at once, so the loser gets the *same* new pair as the winner (the
-//!   auth service derives the next refresh secret from the presented one and re-signs the
-//!   stored access claims, so no token is ever stored, only hashes);
+//!   auth service derives the next refresh secret from the presented one with the stored
+//!   [`Session::rotation_key`] and re-signs the stored access claims, so no token is ever
+//!   stored, only hashes);
 //! - the previous token after the grace period, or a token of the family matching neither →
 //!   [`Verdict::Reuse`]: somebody replays a stolen token, so the whole family is revoked;
 //! - a revoked, expired or outdated (older password epoch) family → [`Verdict::Ended`].
@@ -64,6 +65,11 @@ pub struct Session {
     /// When the family ends regardless of use.
     #[serde(with = "crate::timestamp")]
     pub expires_at: DateTime<Utc>,
+    /// The random key the last rotation derived the current secret with, from the secret it
+    /// consumed: a replay within the grace period derives the same secret again, while a
+    /// thief holding an old secret but not this stored key cannot derive the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_key: Option<String>,
     /// Set by logout, reuse detection, or a password change.
     pub revoked: bool,
     /// The access token issued with the current secret.
@@ -101,6 +107,7 @@ impl Session {
             previous_hash: None,
             rotated_at: now,
             expires_at: now + SESSION_LIFETIME,
+            rotation_key: None,
             revoked: false,
             issued,
         }
@@ -129,9 +136,17 @@ impl Session {
         }
     }
 
-    /// The family after a rotation at `now` to a secret hashing to `next_hash`.
-    pub fn rotated(&self, next_hash: String, issued: IssuedAccess, now: DateTime<Utc>) -> Self {
+    /// The family after a rotation at `now` to a secret hashing to `next_hash`, derived
+    /// with `rotation_key`.
+    pub fn rotated(
+        &self,
+        next_hash: String,
+        rotation_key: String,
+        issued: IssuedAccess,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
+            rotation_key: Some(rotation_key),
             generation: self.generation + 1,
             previous_hash: Some(self.current_hash.clone()),
             current_hash: next_hash,
@@ -167,7 +182,7 @@ mod tests {
         let now = Utc::now();
         let first = session(now);
         assert_eq!(first.judge("h1", 1, now, GRACE), Verdict::Rotate);
-        let second = first.rotated("h2".into(), issued(), now);
+        let second = first.rotated("h2".into(), "k".into(), issued(), now);
         assert_eq!(second.generation, 2);
         assert_eq!(second.judge("h2", 1, now, GRACE), Verdict::Rotate);
         assert_eq!(second.previous_hash.as_deref(), Some("h1"));
@@ -176,7 +191,7 @@ mod tests {
     #[test]
     fn the_previous_token_replays_within_the_grace_period_only() {
         let now = Utc::now();
-        let second = session(now).rotated("h2".into(), issued(), now);
+        let second = session(now).rotated("h2".into(), "k".into(), issued(), now);
         assert_eq!(
             second.judge("h1", 1, now + TimeDelta::seconds(10), GRACE),
             Verdict::Replay
@@ -190,7 +205,7 @@ mod tests {
     #[test]
     fn the_grace_period_is_capped_at_ten_seconds() {
         let now = Utc::now();
-        let second = session(now).rotated("h2".into(), issued(), now);
+        let second = session(now).rotated("h2".into(), "k".into(), issued(), now);
         let later = now + TimeDelta::seconds(11);
         assert_eq!(
             second.judge("h1", 1, later, TimeDelta::minutes(5)),
@@ -201,10 +216,9 @@ mod tests {
     #[test]
     fn an_older_token_or_a_wrong_secret_is_reuse() {
         let now = Utc::now();
-        let third =
-            session(now)
-                .rotated("h2".into(), issued(), now)
-                .rotated("h3".into(), issued(), now);
+        let third = session(now)
+            .rotated("h2".into(), "k".into(), issued(), now)
+            .rotated("h3".into(), "k".into(), issued(), now);
         assert_eq!(third.judge("h1", 1, now, GRACE), Verdict::Reuse);
         assert_eq!(third.judge("forged", 1, now, GRACE), Verdict::Reuse);
     }

@@ -1,0 +1,241 @@
+//! Accounts: registration, email verification, and the admin's role changes.
+//!
+//! - `register`: `POST /api/auth/register` → 201 `{userId, message}`; 409 when the email has a
+//!   live account (verified, or unverified for less than 7 days). Publishes `UserRegistered`
+//!   with the verification token for the email.
+//! - `verify_email`: `POST /api/auth/verify-email` `{email, token}` → 200, publishes
+//!   `UserVerified`; a wrong, used or expired token is a 400.
+//! - `resend_verification`: `POST /api/auth/resend-verification` `{email}` → 202 whatever
+//!   the email, so the answer tells nobody which addresses are registered.
+//! - `set_roles`: `PUT /api/admin/users/{id}/roles` `{roles}` (Admin) → 200, publishes
+//!   `UserRolesChanged` when the roles change.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shop_adapters::api::{Caller, Handled, envelope, respond};
+use shop_adapters::http::{json_response, parse_json, path_id};
+use shop_domain::identity::account::VERIFICATION_LIFETIME;
+use shop_domain::identity::{
+    Account, AccountStatus, OneTimeToken, Registration, Role, UserRegistered, UserRolesChanged,
+    UserVerified, VerificationEmailRequested, normalize_email,
+};
+use shop_domain::{DomainError, UserId};
+
+use crate::Deps;
+use crate::secret::{hash, hash_password, new_secret};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    full_name: String,
+}
+
+/// `POST /api/auth/register`.
+pub async fn register(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(register_inner(deps, &req).await)
+}
+
+async fn register_inner(deps: &Deps, req: &Request) -> Handled {
+    let body: RegisterBody = parse_json(req)?;
+    let registration = Registration::parse(&body.email, &body.password, &body.full_name)?;
+    let now = deps.clock.now();
+    let existing = deps.accounts.account_by_email(&registration.email).await?;
+    let lapsed = match existing {
+        Some(account) if !account.is_lapsed(now) => return Err(email_taken().into()),
+        other => other,
+    };
+    let token = new_secret()?;
+    let password_hash = hash_password(&registration.password).await?;
+    let account = Account::register(&registration, password_hash, hash(&token), now);
+    let event = UserRegistered {
+        user_id: account.user_id,
+        email: account.email.clone(),
+        full_name: account.full_name.clone(),
+        verification_token: token,
+        expires_at: now + VERIFICATION_LIFETIME,
+    };
+    let event = envelope(deps.clock.as_ref(), req, account.version, event)?;
+    deps.accounts
+        .create_account(&account, lapsed.as_ref(), vec![event])
+        .await
+        .map_err(|err| match err {
+            DomainError::Conflict(_) => email_taken(),
+            other => other,
+        })?;
+    tracing::info!(user_id = %account.user_id, "account registered");
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({
+            "userId": account.user_id,
+            "message": "registered: check your email for the verification link",
+        }),
+    ))
+}
+
+fn email_taken() -> DomainError {
+    DomainError::Conflict("an account with this email already exists".to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    email: String,
+    token: String,
+}
+
+/// `POST /api/auth/verify-email`.
+pub async fn verify_email(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(verify_email_inner(deps, &req).await)
+}
+
+async fn verify_email_inner(deps: &Deps, req: &Request) -> Handled {
+    let body: VerifyBody = parse_json(req)?;
+    let email = normalize_email(&body.email).map_err(single)?;
+    let now = deps.clock.now();
+    let account = live_account(deps, &email).await?;
+    let valid = account.as_ref().is_some_and(|a| {
+        a.verification
+            .as_ref()
+            .is_some_and(|t| t.accepts(&hash(body.token.trim()), now))
+    });
+    let (Some(account), true) = (account, valid) else {
+        return Err(DomainError::validation(
+            "token",
+            "is invalid, used or expired; ask for a new verification email",
+        )
+        .into());
+    };
+    let verified = Account {
+        status: AccountStatus::Active,
+        verification: None,
+        ..account.touched(now)
+    };
+    let event = UserVerified {
+        user_id: verified.user_id,
+        email: verified.email.clone(),
+        full_name: verified.full_name.clone(),
+        roles: verified.roles.clone(),
+    };
+    let event = envelope(deps.clock.as_ref(), req, verified.version, event)?;
+    deps.accounts.update_account(&verified, vec![event]).await?;
+    tracing::info!(user_id = %verified.user_id, "email verified");
+    Ok(message(
+        StatusCode::OK,
+        "email verified: you can log in now",
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailBody {
+    pub(crate) email: String,
+}
+
+/// `POST /api/auth/resend-verification`.
+pub async fn resend_verification(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(resend_verification_inner(deps, &req).await)
+}
+
+async fn resend_verification_inner(deps: &Deps, req: &Request) -> Handled {
+    let body: EmailBody = parse_json(req)?;
+    let email = normalize_email(&body.email).map_err(single)?;
+    let account = live_account(deps, &email).await?;
+    if let Some(account) = account.filter(|a| a.status == AccountStatus::Unverified) {
+        let now = deps.clock.now();
+        let token = new_secret()?;
+        let expires_at = now + VERIFICATION_LIFETIME;
+        let next = Account {
+            verification: Some(OneTimeToken {
+                hash: hash(&token),
+                expires_at,
+            }),
+            ..account.touched(now)
+        };
+        let event = VerificationEmailRequested {
+            user_id: next.user_id,
+            email: next.email.clone(),
+            full_name: next.full_name.clone(),
+            verification_token: token,
+            expires_at,
+        };
+        let event = envelope(deps.clock.as_ref(), req, next.version, event)?;
+        deps.accounts.update_account(&next, vec![event]).await?;
+        tracing::info!(user_id = %next.user_id, "verification email requested");
+    }
+    Ok(accepted(
+        "if an unverified account has this email, a new verification email is on its way",
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesBody {
+    roles: Vec<String>,
+}
+
+/// `PUT /api/admin/users/{id}/roles` (Admin).
+pub async fn set_roles(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(set_roles_inner(deps, &req).await)
+}
+
+async fn set_roles_inner(deps: &Deps, req: &Request) -> Handled {
+    Caller::required(req)?.ensure_admin()?;
+    let user_id: UserId = path_id(req, "id")?;
+    let body: RolesBody = parse_json(req)?;
+    let roles = Role::parse_set(&body.roles)?;
+    let account = deps
+        .accounts
+        .account(user_id)
+        .await?
+        .filter(|a| !a.is_lapsed(deps.clock.now()))
+        .ok_or_else(|| DomainError::not_found("user", user_id))?;
+    if account.roles != roles {
+        let changed = Account {
+            roles: roles.clone(),
+            ..account.touched(deps.clock.now())
+        };
+        let event = UserRolesChanged {
+            user_id,
+            email: changed.email.clone(),
+            full_name: changed.full_name.clone(),
+            roles: roles.clone(),
+            previous_roles: account.roles.clone(),
+        };
+        let event = envelope(deps.clock.as_ref(), req, changed.version, event)?;
+        deps.accounts.update_account(&changed, vec![event]).await?;
+        tracing::info!(%user_id, roles = ?Role::names(&roles), "roles changed");
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"userId": user_id, "roles": roles}),
+    ))
+}
+
+/// The account of `email` unless it has lapsed (unverified for 7 days: as good as deleted).
+pub(crate) async fn live_account(deps: &Deps, email: &str) -> Result<Option<Account>, DomainError> {
+    let now = deps.clock.now();
+    Ok(deps
+        .accounts
+        .account_by_email(email)
+        .await?
+        .filter(|a| !a.is_lapsed(now)))
+}
+
+/// A 400 for one field.
+pub(crate) fn single(error: shop_domain::FieldError) -> DomainError {
+    DomainError::Validation(vec![error])
+}
+
+/// `{"message": …}` with `status`.
+pub(crate) fn message(status: StatusCode, text: &str) -> Response<Body> {
+    json_response(status, &json!({ "message": text }))
+}
+
+/// 202 with `{"message": …}`.
+pub(crate) fn accepted(text: &str) -> Response<Body> {
+    message(StatusCode::ACCEPTED, text)
+}

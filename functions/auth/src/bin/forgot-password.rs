@@ -1,0 +1,3 @@
+//! `forgot-password`: POST /api/auth/forgot-password (public).
+
+auth::serve!(auth::passwords::forgot_password);

@@ -1,0 +1,3 @@
+//! `get-jwks`: GET /.well-known/jwks.json (public).
+
+auth::serve!(auth::sessions::jwks);

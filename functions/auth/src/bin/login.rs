@@ -1,0 +1,3 @@
+//! `login`: POST /api/auth/login (public).
+
+auth::serve!(auth::sessions::login);

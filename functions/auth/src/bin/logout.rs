@@ -1,0 +1,3 @@
+//! `logout`: POST /api/auth/logout (public: the refresh token is the credential).
+
+auth::serve!(auth::sessions::logout);

@@ -1,0 +1,3 @@
+//! `refresh-token`: POST /api/auth/refresh (public: the refresh token is the credential).
+
+auth::serve!(auth::sessions::refresh);

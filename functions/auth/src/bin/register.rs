@@ -1,0 +1,3 @@
+//! `register`: POST /api/auth/register (public).
+
+auth::serve!(auth::accounts::register);

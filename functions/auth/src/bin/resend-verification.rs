@@ -1,0 +1,3 @@
+//! `resend-verification`: POST /api/auth/resend-verification (public).
+
+auth::serve!(auth::accounts::resend_verification);

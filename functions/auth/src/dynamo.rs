@@ -1,0 +1,432 @@
+//! [`DynamoAccounts`]: the [`AccountStore`] on the auth table.
+//!
+//! | item | pk | sk | what |
+//! |---|---|---|---|
+//! | account | `ACCOUNT#<email>` | `ACCOUNT` | the [`Account`]; `expiresAt` (TTL) while unverified |
+//! | user | `USER#<userId>` | `USER` | `email`: the way from a token's `sub` to the account |
+//! | session | `SESSION#<sessionId>` | `SESSION` | the [`Session`]; TTL at its end |
+//! | attempts | `ATTEMPTS#<email>` | `ATTEMPTS` | [`LoginAttempts`]; TTL at the window's end |
+//! | outbox | `OUTBOX#<eventId>` | `OUTBOX` | an event, written in the account's transaction |
+//!
+//! Keying accounts by email makes the email unique without a guard item and makes login one
+//! read. Every read is strongly consistent: a login right after verification, or a refresh
+//! right after a rotation, must see it. TTL deletion lags (up to 48 h on AWS, never in
+//! moto), so lapsed accounts and ended sessions are judged by their data, not their absence.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shop_adapters::aws::sdk_error;
+use shop_adapters::dynamo::{Item, from_item, to_item};
+use shop_adapters::outbox::{outbox_put_event, transact_error};
+use shop_domain::identity::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
+use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
+
+/// The auth table.
+#[derive(Debug, Clone)]
+pub struct DynamoAccounts {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAccounts {
+    /// The store on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, DomainError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
+        Ok(output.item)
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<TransactWriteItem, DomainError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some((expression, values)) = condition {
+            put = put.condition_expression(expression);
+            for (name, value) in values {
+                put = put.expression_attribute_values(name, value);
+            }
+        }
+        let put = put
+            .build()
+            .map_err(|e| DomainError::Internal(format!("cannot build a Put: {e}")))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The account's item and its user pointer, plus the outbox items of `events`.
+    fn account_writes(
+        &self,
+        account: &Account,
+        condition: (&str, Vec<(&str, AttributeValue)>),
+        user_condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+        events: &[OutgoingEvent],
+    ) -> Result<Vec<TransactWriteItem>, DomainError> {
+        let expires_at = account.unverified_until().map(|t| t.timestamp());
+        let mut writes = vec![
+            self.put(
+                to_item(&AccountItem {
+                    pk: account_pk(&account.email),
+                    sk: "ACCOUNT".to_owned(),
+                    r#type: "account".to_owned(),
+                    account: account.clone(),
+                    expires_at,
+                })?,
+                Some(condition),
+            )?,
+            self.put(
+                to_item(&UserItem {
+                    pk: user_pk(account.user_id),
+                    sk: "USER".to_owned(),
+                    r#type: "user".to_owned(),
+                    email: account.email.clone(),
+                    expires_at,
+                })?,
+                user_condition,
+            )?,
+        ];
+        for event in events {
+            writes.push(outbox_put_event(&self.table, event)?);
+        }
+        Ok(writes)
+    }
+
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        on_condition: DomainError,
+    ) -> Result<(), DomainError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| transact_error(e, on_condition))?;
+        Ok(())
+    }
+
+    async fn put_session(
+        &self,
+        session: &Session,
+        condition: (&str, Vec<(&str, AttributeValue)>),
+        on_condition: DomainError,
+    ) -> Result<(), DomainError> {
+        let item = to_item(&SessionItem {
+            pk: session_pk(session.session_id),
+            sk: "SESSION".to_owned(),
+            r#type: "session".to_owned(),
+            session: session.clone(),
+            expires_at: session.expires_at.timestamp(),
+        })?;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.0);
+        for (name, value) in condition.1 {
+            put = put.expression_attribute_values(name, value);
+        }
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(on_condition)
+            }
+            Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountItem {
+    pk: String,
+    sk: String,
+    r#type: String,
+    #[serde(flatten)]
+    account: Account,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserItem {
+    pk: String,
+    sk: String,
+    r#type: String,
+    email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionItem {
+    pk: String,
+    sk: String,
+    r#type: String,
+    #[serde(flatten)]
+    session: Session,
+    expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AttemptsItem {
+    pk: String,
+    sk: String,
+    r#type: String,
+    #[serde(flatten)]
+    attempts: LoginAttempts,
+    expires_at: i64,
+}
+
+fn account_pk(email: &str) -> String {
+    format!("ACCOUNT#{email}")
+}
+
+fn user_pk(user_id: UserId) -> String {
+    format!("USER#{user_id}")
+}
+
+fn session_pk(id: SessionId) -> String {
+    format!("SESSION#{id}")
+}
+
+fn attempts_pk(email: &str) -> String {
+    format!("ATTEMPTS#{email}")
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+#[async_trait::async_trait]
+impl AccountStore for DynamoAccounts {
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, DomainError> {
+        self.get(account_pk(email), "ACCOUNT")
+            .await?
+            .map(|item| from_item::<AccountItem>(item).map(|i| i.account))
+            .transpose()
+    }
+
+    async fn account(&self, user_id: UserId) -> Result<Option<Account>, DomainError> {
+        let Some(item) = self.get(user_pk(user_id), "USER").await? else {
+            return Ok(None);
+        };
+        let pointer: UserItem = from_item(item)?;
+        // The email may since belong to a newer account (this one lapsed and was replaced).
+        Ok(self
+            .account_by_email(&pointer.email)
+            .await?
+            .filter(|a| a.user_id == user_id))
+    }
+
+    async fn create_account(
+        &self,
+        account: &Account,
+        lapsed: Option<&Account>,
+        events: Vec<OutgoingEvent>,
+    ) -> Result<(), DomainError> {
+        let condition = match lapsed {
+            None => ("attribute_not_exists(pk)", Vec::new()),
+            Some(old) => ("version = :v", vec![(":v", number(old.version))]),
+        };
+        let writes = self.account_writes(
+            account,
+            condition,
+            Some(("attribute_not_exists(pk)", Vec::new())),
+            &events,
+        )?;
+        self.transact(
+            writes,
+            DomainError::Conflict("the email is taken".to_owned()),
+        )
+        .await
+    }
+
+    async fn update_account(
+        &self,
+        account: &Account,
+        events: Vec<OutgoingEvent>,
+    ) -> Result<(), DomainError> {
+        let condition = ("version = :v", vec![(":v", number(account.version - 1))]);
+        let writes = self.account_writes(account, condition, None, &events)?;
+        self.transact(
+            writes,
+            DomainError::Conflict("the account changed meanwhile; retry".to_owned()),
+        )
+        .await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, DomainError> {
+        self.get(session_pk(id), "SESSION")
+            .await?
+            .map(|item| from_item::<SessionItem>(item).map(|i| i.session))
+            .transpose()
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), DomainError> {
+        self.put_session(
+            session,
+            ("attribute_not_exists(pk)", Vec::new()),
+            DomainError::Conflict("the session exists".to_owned()),
+        )
+        .await
+    }
+
+    async fn rotate_session(&self, session: &Session) -> Result<(), DomainError> {
+        self.put_session(
+            session,
+            (
+                "generation = :g AND revoked = :no",
+                vec![
+                    (":g", number(session.generation - 1)),
+                    (":no", AttributeValue::Bool(false)),
+                ],
+            ),
+            DomainError::Conflict("another refresh rotated the session".to_owned()),
+        )
+        .await
+    }
+
+    async fn revoke_session(&self, id: SessionId) -> Result<(), DomainError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(session_pk(id)))
+            .key("sk", AttributeValue::S("SESSION".to_owned()))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sdk_error("DynamoDB UpdateItem", err)),
+        }
+    }
+
+    async fn login_attempts(&self, email: &str) -> Result<Option<LoginAttempts>, DomainError> {
+        self.get(attempts_pk(email), "ATTEMPTS")
+            .await?
+            .map(|item| from_item::<AttemptsItem>(item).map(|i| i.attempts))
+            .transpose()
+    }
+
+    async fn record_failed_login(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        policy: &LockoutPolicy,
+    ) -> Result<(), DomainError> {
+        // Optimistic: count in the window read, or start a new one in its place; a concurrent
+        // failure that changed the window makes the condition fail, and the loop reads again.
+        for _ in 0..5 {
+            let current = self.login_attempts(email).await?;
+            let (expression, values, item) = match &current {
+                Some(attempts) if attempts.is_current(now, policy) => {
+                    let counted = LoginAttempts {
+                        failures: attempts.failures + 1,
+                        window_start: attempts.window_start,
+                    };
+                    (
+                        "failures = :f",
+                        vec![(":f", number(u64::from(attempts.failures)))],
+                        counted,
+                    )
+                }
+                Some(attempts) => (
+                    "failures = :f",
+                    vec![(":f", number(u64::from(attempts.failures)))],
+                    LoginAttempts {
+                        failures: 1,
+                        window_start: now,
+                    },
+                ),
+                None => (
+                    "attribute_not_exists(pk)",
+                    Vec::new(),
+                    LoginAttempts {
+                        failures: 1,
+                        window_start: now,
+                    },
+                ),
+            };
+            let expires_at = (item.window_start + policy.window).timestamp();
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&AttemptsItem {
+                    pk: attempts_pk(email),
+                    sk: "ATTEMPTS".to_owned(),
+                    r#type: "attempts".to_owned(),
+                    attempts: item,
+                    expires_at,
+                })?))
+                .condition_expression(expression)
+                .set_expression_attribute_values(if values.is_empty() {
+                    None
+                } else {
+                    Some(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                });
+            match put.send().await {
+                Ok(_) => return Ok(()),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    continue;
+                }
+                Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),
+            }
+        }
+        Err(DomainError::Unavailable(
+            "too many concurrent failed logins to count".to_owned(),
+        ))
+    }
+
+    async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(attempts_pk(email)))
+            .key("sk", AttributeValue::S("ATTEMPTS".to_owned()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB DeleteItem", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! The auth service: accounts, sessions and the access tokens the gateway validates.
+//!
+//! A tour:
+//! - [`accounts`]: `register`, `verify_email`, `resend_verification`, and the admin's
+//!   `set_roles`.
+//! - [`sessions`]: `login` (with the lockout), `refresh` (rotation, grace, reuse detection),
+//!   `logout`, and `jwks`, the public keys on the API.
+//! - [`passwords`]: `change_password`, `forgot_password`, `reset_password`.
+//! - [`issue`]: access tokens and refresh tokens: signing with the current key, a new session
+//!   per login.
+//! - [`secret`]: random one-time and refresh secrets, their hashes, the rotation derivation,
+//!   and argon2id password hashes.
+//! - [`dynamo`] and [`memory`]: the [`AccountStore`] on DynamoDB and in memory (handler tests).
+//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro.
+//!
+//! The rules (email normalisation, password policy, session verdicts, the lockout window)
+//! live in `shop_domain::identity`; this crate wires them to HTTP, hashing and storage. No
+//! log line carries a password, a token, a secret or a hash: handlers log user ids only.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use shop_domain::identity::{AccountStore, LockoutPolicy};
+use shop_domain::{Clock, SecretSource};
+
+pub mod accounts;
+pub mod dynamo;
+pub mod issue;
+pub mod memory;
+pub mod passwords;
+pub mod secret;
+pub mod sessions;
+pub mod setup;
+
+/// What the auth handlers need; each handler uses only its part.
+#[derive(Clone)]
+pub struct Deps {
+    /// Accounts, sessions, login attempts and the outbox.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Where the signing key set is read (Secrets Manager, cached).
+    pub keys: Arc<dyn SecretSource>,
+    /// The key set's secret id.
+    pub keys_secret_id: String,
+    /// Timestamps, token lifetimes, windows.
+    pub clock: Arc<dyn Clock>,
+    /// Issuer, audience, lifetimes, lockout.
+    pub config: AuthConfig,
+}
+
+/// The auth service's settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `iss` of access tokens: the URL the gateway reads discovery and JWKS from.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// How long an access token lives (at most 60 minutes).
+    pub access_lifetime: TimeDelta,
+    /// How long a consumed refresh token still answers with the pair it was rotated to.
+    pub refresh_grace: TimeDelta,
+    /// Failed logins per email and window.
+    pub lockout: LockoutPolicy,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "http://localhost:4566/jwks".to_owned(),
+            audience: "shop-api".to_owned(),
+            access_lifetime: TimeDelta::minutes(15),
+            refresh_grace: TimeDelta::seconds(10),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
