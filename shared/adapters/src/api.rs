@@ -27,6 +27,8 @@ use crate::tokens::{SCOPE_ADMIN, SCOPE_SELLER};
 pub struct Caller {
     /// The token's subject: the user id, and a seller's `sellerId`.
     pub sub: String,
+    /// The token's `email` claim, when it has one.
+    pub email: Option<String>,
     /// The token's scopes (`shop/user`, `shop/seller`, `shop/admin`).
     pub scopes: Vec<String>,
     /// Holds `shop/admin`: may change anything.
@@ -59,6 +61,7 @@ impl Caller {
         Some(Caller {
             is_admin: has(SCOPE_ADMIN),
             is_seller: has(SCOPE_SELLER),
+            email: jwt.claims.get("email").filter(|e| !e.is_empty()).cloned(),
             sub,
             scopes,
         })

@@ -8,12 +8,14 @@
 //!   them the default. The default is not a flag on each address but one id on the profile,
 //!   so "exactly one" holds by construction; `isDefault` is derived when an address is shown.
 //! - [`UserProfileUpdated`]: the `shop.users` event.
+//! - [`ProfileStore`]: the store port; [`UserFilter`]: the admin list's filter.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Role;
-use crate::{AddressId, DomainError, DomainEvent, FieldError, UserId};
+use crate::{AddressId, DomainError, DomainEvent, FieldError, OutgoingEvent, UserId};
 
 /// The bus source of every users event.
 pub const SOURCE: &str = "shop.users";
@@ -82,8 +84,8 @@ pub struct Profile {
     pub user_id: UserId,
     /// The account's email (changed only by the auth service).
     pub email: String,
-    /// Empty until known.
-    #[serde(default)]
+    /// Empty until known (a profile made by a first read, before `UserVerified` arrives).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub full_name: String,
     /// E.164.
     #[serde(default)]
@@ -405,6 +407,103 @@ impl DomainEvent for UserProfileUpdated {
     const TYPE: &'static str = "UserProfileUpdated";
     const SOURCE: &'static str = SOURCE;
     const VERSION: u32 = 1;
+}
+
+/// What the auth service announced about a user (`UserVerified`, `UserRolesChanged`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFacts {
+    /// The user.
+    pub user_id: UserId,
+    /// The account's email.
+    pub email: String,
+    /// As registered.
+    pub full_name: String,
+    /// The roles now.
+    pub roles: Vec<Role>,
+    /// The event's aggregate version: an older announcement never overwrites a newer one.
+    pub version: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// The admin list's filter: `search` (in the email or name, case-insensitive) and `role`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Lower-cased text to find in the email or the full name.
+    pub search: Option<String>,
+    /// A role the user must hold.
+    pub role: Option<Role>,
+}
+
+impl UserFilter {
+    /// Whether `profile` passes.
+    pub fn accepts(&self, profile: &Profile) -> bool {
+        let text_ok = self.search.as_ref().is_none_or(|needle| {
+            profile.email.to_lowercase().contains(needle)
+                || profile.full_name.to_lowercase().contains(needle)
+        });
+        let role_ok = self.role.is_none_or(|role| profile.roles.contains(&role));
+        text_ok && role_ok
+    }
+}
+
+/// Profiles and addresses; every profile or address write is conditional on the profile's
+/// version, so concurrent address changes cannot break "at most 20" or "exactly one default".
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    /// The profile of `user_id`.
+    async fn profile(&self, user_id: UserId) -> Result<Option<Profile>, DomainError>;
+
+    /// Stores `profile` unless the user has one already; the stored profile either way.
+    async fn create_profile(&self, profile: &Profile) -> Result<Profile, DomainError>;
+
+    /// Creates or completes the profile from what the auth service announced: email and roles
+    /// are set when `facts.version` is newer than what the profile has seen, the full name only
+    /// when the profile has none. Idempotent: the same event twice changes nothing.
+    async fn apply_auth_facts(&self, facts: &AuthFacts) -> Result<(), DomainError>;
+
+    /// Replaces the profile stored at `profile.version - 1`, with its events;
+    /// [`DomainError::Conflict`] when it changed meanwhile.
+    async fn update_profile(
+        &self,
+        profile: &Profile,
+        events: Vec<OutgoingEvent>,
+    ) -> Result<(), DomainError>;
+
+    /// The user's addresses, oldest first.
+    async fn addresses(&self, user_id: UserId) -> Result<Vec<Address>, DomainError>;
+
+    /// One address of the user.
+    async fn address(
+        &self,
+        user_id: UserId,
+        address_id: AddressId,
+    ) -> Result<Option<Address>, DomainError>;
+
+    /// Writes `address` (new when `is_new`) together with `profile`, which must be the next
+    /// version of the stored one; [`DomainError::Conflict`] when it is not.
+    async fn put_address(
+        &self,
+        profile: &Profile,
+        address: &Address,
+        is_new: bool,
+    ) -> Result<(), DomainError>;
+
+    /// Deletes address `address_id` together with writing `profile` (the next version).
+    async fn delete_address(
+        &self,
+        profile: &Profile,
+        address_id: AddressId,
+    ) -> Result<(), DomainError>;
+
+    /// One page of profiles passing `filter`, at most `page_size`, after `after` (the last
+    /// user of the previous page); the page and, when more may follow, its last user.
+    async fn list_profiles(
+        &self,
+        filter: &UserFilter,
+        page_size: u32,
+        after: Option<UserId>,
+    ) -> Result<(Vec<Profile>, Option<UserId>), DomainError>;
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {

@@ -1,0 +1,3 @@
+//! `create-my-address`: POST /api/users/me/addresses (User).
+
+users::serve!(users::addresses::create_my_address);

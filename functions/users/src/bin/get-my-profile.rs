@@ -1,0 +1,3 @@
+//! `get-my-profile`: GET /api/users/me (User).
+
+users::serve!(users::profiles::get_my_profile);

@@ -1,0 +1,3 @@
+//! `get-user`: GET /api/admin/users/{id} (Admin).
+
+users::serve!(users::profiles::get_user);

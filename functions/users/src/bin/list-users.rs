@@ -1,0 +1,3 @@
+//! `list-users`: GET /api/admin/users (Admin).
+
+users::serve!(users::profiles::list_users);

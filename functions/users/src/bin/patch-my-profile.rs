@@ -1,0 +1,3 @@
+//! `patch-my-profile`: PATCH /api/users/me (User; JSON merge patch).
+
+users::serve!(users::profiles::patch_my_profile);

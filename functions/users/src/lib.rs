@@ -1,0 +1,35 @@
+//! The users service: profiles and addresses behind API Gateway, and the consumer that keeps
+//! profiles in step with the auth service.
+//!
+//! A tour:
+//! - [`profiles`]: `GET`/`PUT`/`PATCH /api/users/me`, and the admin's `GET /api/admin/users`
+//!   and `GET /api/admin/users/{id}`.
+//! - [`addresses`]: `/api/users/me/addresses[/{id}]`: at most 20, exactly one default.
+//! - [`events`]: `handle_auth_events`, the SQS consumer of `UserVerified` and
+//!   `UserRolesChanged`.
+//! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory.
+//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro.
+//!
+//! A profile exists for every verified user: made by `UserVerified`, or by the user's first
+//! read if that comes first (from the token's claims), whichever wins; the other completes it.
+
+use std::sync::Arc;
+
+use shop_domain::Clock;
+use shop_domain::users::ProfileStore;
+
+pub mod addresses;
+pub mod dynamo;
+pub mod events;
+pub mod memory;
+pub mod profiles;
+pub mod setup;
+
+/// What the users handlers need.
+#[derive(Clone)]
+pub struct Deps {
+    /// Profiles, addresses and the outbox.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Timestamps.
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,38 @@
+//! What every users function binary does before serving: read the environment once, build the
+//! AWS clients once, and run one handler.
+
+use std::sync::Arc;
+
+use shop_adapters::{aws, config};
+use shop_domain::SystemClock;
+
+use crate::Deps;
+use crate::dynamo::DynamoProfiles;
+
+impl Deps {
+    /// The users table (`TABLE_NAME`) and the system clock.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let table = config::required("TABLE_NAME")?;
+        let sdk = aws::sdk_config().await;
+        Ok(Deps {
+            profiles: Arc::new(DynamoProfiles::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table,
+            )),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// The `main` of a users HTTP function, e.g. `users::serve!(users::profiles::get_my_profile);`.
+#[macro_export]
+macro_rules! serve {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            shop_adapters::init_tracing();
+            let deps = $crate::Deps::from_env().await?;
+            lambda_http::run(lambda_http::service_fn(|req| $handler(&deps, req))).await
+        }
+    };
+}
