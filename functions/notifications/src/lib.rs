@@ -5,7 +5,7 @@
 //!   auth service's events, exactly once per event as far as a crash allows (see there).
 //! - [`mail`]: the [`Mailer`](mail::Mailer) port and its SES (v2) adapter; the
 //!   [`SentLog`](mail::SentLog) port and its DynamoDB adapter; in-memory versions for tests.
-//! - [`setup`]: [`Deps::from_env`].
+//! - [`setup`]: reading the environment, [`Deps::from_env`].
 
 use std::sync::Arc;
 
