@@ -115,7 +115,16 @@ pub struct FunctionHost {
     config: HostConfig,
     functions: RwLock<BTreeMap<String, Arc<Function>>>,
     stopping: Arc<AtomicBool>,
+    /// Every line any instance printed, `[binary] line`, oldest first (the last
+    /// [`LOG_LINES_KEPT`]): tests read the functions' logs here, as an operator reads
+    /// CloudWatch.
+    log: Log,
 }
+
+/// How many log lines [`FunctionHost::log_lines`] keeps.
+pub const LOG_LINES_KEPT: usize = 200_000;
+
+type Log = Arc<Mutex<VecDeque<String>>>;
 
 impl FunctionHost {
     /// A host with no functions yet.
@@ -124,7 +133,13 @@ impl FunctionHost {
             config,
             functions: RwLock::new(BTreeMap::new()),
             stopping: Arc::new(AtomicBool::new(false)),
+            log: Log::default(),
         })
+    }
+
+    /// The functions' output so far, one `[binary] line` each, oldest first.
+    pub fn log_lines(&self) -> Vec<String> {
+        lock_output(&self.log).iter().cloned().collect()
     }
 
     /// The settings this host was made with.
@@ -165,6 +180,7 @@ impl FunctionHost {
         let function = Arc::new(Function {
             config: self.config.clone(),
             label,
+            log: self.log.clone(),
             stopping: self.stopping.clone(),
             next_instance: AtomicU64::new(0),
             pool: Mutex::new(Pool::default()),
@@ -354,6 +370,8 @@ struct Function {
     config: HostConfig,
     /// The log prefix: the binary's name.
     label: String,
+    /// The host's log of every line.
+    log: Log,
     stopping: Arc<AtomicBool>,
     next_instance: AtomicU64,
     pool: Mutex<Pool>,
@@ -548,10 +566,15 @@ impl Function {
         let output = Arc::new(Mutex::new(VecDeque::new()));
         let mut forwarders = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            forwarders.push(forward(label.clone(), stdout, output.clone()));
+            forwarders.push(forward(
+                label.clone(),
+                stdout,
+                output.clone(),
+                self.log.clone(),
+            ));
         }
         if let Some(stderr) = child.stderr.take() {
-            forwarders.push(forward(label, stderr, output.clone()));
+            forwarders.push(forward(label, stderr, output.clone(), self.log.clone()));
         }
 
         let router = runtime_api(InstanceRef {
@@ -992,16 +1015,25 @@ fn function_error_bytes(error_type: &str, message: &str) -> Bytes {
     Bytes::from(json!({"errorType": error_type, "errorMessage": message}).to_string())
 }
 
-/// Copies a process's output lines to the runner's stderr and keeps the last few.
+/// Copies a process's output lines to the runner's stderr and the host's log, and keeps the
+/// last few.
 fn forward(
     label: String,
     stream: impl AsyncRead + Unpin + Send + 'static,
     tail: Arc<Mutex<VecDeque<String>>>,
+    log: Log,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("[{label}] {line}");
+            {
+                let mut log = lock_output(&log);
+                log.push_back(format!("[{label}] {line}"));
+                if log.len() > LOG_LINES_KEPT {
+                    log.pop_front();
+                }
+            }
             let mut tail = lock_output(&tail);
             tail.push_back(line);
             if tail.len() > OUTPUT_TAIL_LINES {

@@ -18,6 +18,11 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The login lockout window of the test cloud (the template's default is 900 s).
+pub const LOCKOUT_WINDOW_SECS: u64 = 4;
+/// The refresh grace period of the test cloud (the template's default is 10 s).
+pub const REFRESH_GRACE_SECS: u64 = 2;
+
 /// The shared shop, started on first use from template.yaml. Function binaries must already be
 /// built (`make test` builds them first).
 pub fn shop() -> &'static SharedCloud {
@@ -27,6 +32,18 @@ pub fn shop() -> &'static SharedCloud {
         config.edge_port = 0;
         config.api_port = 0;
         config.build = false;
+        // Short enough for the tests to wait out: the login lockout window and the grace
+        // period of a consumed refresh token.
+        config.parameters.extend([
+            (
+                "LoginLockoutWindowSeconds".to_owned(),
+                LOCKOUT_WINDOW_SECS.to_string(),
+            ),
+            (
+                "RefreshGraceSeconds".to_owned(),
+                REFRESH_GRACE_SECS.to_string(),
+            ),
+        ]);
         if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
             config.bin_dir = PathBuf::from(target).join("debug");
         }

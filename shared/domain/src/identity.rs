@@ -17,6 +17,9 @@ pub mod lockout;
 pub mod ports;
 pub mod sessions;
 
+#[cfg(test)]
+mod tests;
+
 pub use account::{
     Account, AccountStatus, OneTimeToken, Registration, Role, check_password, normalize_email,
 };

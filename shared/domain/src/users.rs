@@ -619,4 +619,136 @@ mod tests {
             serde_json::from_value::<ProfileInput>(json!({"fullName": "A", "roles": []})).is_err()
         );
     }
+
+    /// `UserProfileUpdated` as the users service's `save` builds it, as the outbox item.
+    fn profile_updated(profile: &Profile, input: ProfileInput) -> OutgoingEvent {
+        use chrono::Duration;
+
+        use crate::{Clock, CorrelationId, EventEnvelope};
+
+        struct At(DateTime<Utc>);
+        impl Clock for At {
+            fn now(&self) -> DateTime<Utc> {
+                self.0
+            }
+        }
+        let clock = At(profile.updated_at + Duration::minutes(5) + Duration::milliseconds(437));
+        let (next, changed) = profile.edited(input.validate().unwrap(), clock.now());
+        assert!(!changed.is_empty());
+        let event = UserProfileUpdated {
+            user_id: next.user_id,
+            changed_fields: changed.iter().map(|f| (*f).to_owned()).collect(),
+            profile: next.input(),
+        };
+        EventEnvelope::new(&clock, CorrelationId::new(), next.version, event)
+            .to_outgoing()
+            .unwrap()
+    }
+
+    fn new_profile() -> Profile {
+        use chrono::TimeZone;
+
+        let created = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+        Profile::new(
+            UserId::new(),
+            "ann@example.com".into(),
+            "Ann".into(),
+            created,
+        )
+    }
+
+    #[test]
+    fn a_profile_update_matches_its_schema() {
+        let profile = new_profile();
+        // Only the name: phone and avatar stay null, preferences the defaults.
+        let renamed = profile_updated(
+            &profile,
+            serde_json::from_value(json!({"fullName": " Ann Lee "})).unwrap(),
+        );
+        assert_eq!(renamed.source, "shop.users");
+        assert_eq!(renamed.detail_type, "UserProfileUpdated");
+        assert_eq!(renamed.detail["data"]["changedFields"], json!(["fullName"]));
+        assert_eq!(renamed.detail["data"]["profile"]["phone"], json!(null));
+        shop_schemas::assert_valid(&renamed.source, &renamed.detail_type, &renamed.detail);
+        // Everything at once, channels deduplicated and sorted.
+        let everything = profile_updated(
+            &profile,
+            serde_json::from_value(json!({"fullName": "Ann Lee", "phone": "+353861234567",
+                "avatarUrl": "https://cdn.example.com/ann.png",
+                "preferences": {"notificationChannels": ["push", "sms", "email", "sms"],
+                    "marketingOptIn": true}}))
+            .unwrap(),
+        );
+        assert_eq!(
+            everything.detail["data"]["changedFields"],
+            json!(["fullName", "phone", "avatarUrl", "preferences"])
+        );
+        shop_schemas::assert_valid(
+            &everything.source,
+            &everything.detail_type,
+            &everything.detail,
+        );
+        // No channel at all is a preference too.
+        let silent = profile_updated(
+            &profile,
+            serde_json::from_value(json!({"fullName": "Ann",
+                "preferences": {"notificationChannels": []}}))
+            .unwrap(),
+        );
+        shop_schemas::assert_valid(&silent.source, &silent.detail_type, &silent.detail);
+    }
+
+    #[test]
+    fn there_is_one_schema_per_users_event() {
+        let mut files: Vec<String> = std::fs::read_dir(shop_schemas::schemas_dir().join(SOURCE))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".json") && name != "defs.json")
+            .collect();
+        files.sort();
+        assert_eq!(files, [format!("{}.json", UserProfileUpdated::TYPE)]);
+    }
+
+    #[test]
+    fn a_broken_profile_update_is_refused() {
+        let valid = profile_updated(
+            &new_profile(),
+            serde_json::from_value(json!({"fullName": "Ann", "phone": "+353861234567"})).unwrap(),
+        );
+        shop_schemas::assert_valid(&valid.source, &valid.detail_type, &valid.detail);
+        let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut event = valid.clone();
+            edit(&mut event.detail);
+            shop_schemas::errors(&event.source, &event.detail_type, &event.detail).join("\n")
+        };
+        let errors = broken(&|d| d["data"]["changedFields"] = json!([]));
+        assert!(errors.contains("/data/changedFields"), "{errors}");
+        let errors = broken(&|d| d["data"]["changedFields"] = json!(["roles"]));
+        assert!(errors.contains("/data/changedFields/0"), "{errors}");
+        let errors = broken(&|d| {
+            d["data"]["profile"]["preferences"]["notificationChannels"] = json!(["fax"]);
+        });
+        assert!(
+            errors.contains("/data/profile/preferences/notificationChannels/0"),
+            "{errors}"
+        );
+        let errors = broken(&|d| d["data"]["profile"]["phone"] = json!("0861234567"));
+        assert!(errors.contains("/data/profile/phone"), "{errors}");
+        let errors = broken(&|d| d["data"]["profile"]["avatarUrl"] = json!("http://x.example"));
+        assert!(errors.contains("/data/profile/avatarUrl"), "{errors}");
+        let errors = broken(&|d| {
+            d["data"]["profile"]
+                .as_object_mut()
+                .unwrap()
+                .remove("avatarUrl");
+        });
+        assert!(
+            errors.contains("\"avatarUrl\" is a required property"),
+            "{errors}"
+        );
+        let errors = broken(&|d| d["data"]["profile"]["roles"] = json!(["Admin"]));
+        assert!(errors.contains("roles"), "{errors}");
+        let errors = broken(&|d| d["aggregateVersion"] = json!(1));
+        assert!(errors.contains("/aggregateVersion"), "{errors}");
+    }
 }

@@ -6,107 +6,11 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
-use localcloud::LocalCloud;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use shop_e2e::{http, shop};
 
-/// A caller with a local-only token.
-struct Client<'a> {
-    cloud: &'a LocalCloud,
-    token: Option<String>,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-async fn as_user<'a>(cloud: &'a LocalCloud, role: &str, subject: &str) -> Client<'a> {
-    let token = localcloud::token::mint_for(
-        &cloud.sdk_config(),
-        &cloud.stack().outputs,
-        role,
-        subject,
-        TimeDelta::minutes(10),
-    )
-    .await
-    .unwrap();
-    Client {
-        cloud,
-        token: Some(token),
-    }
-}
-
-fn anonymous(cloud: &LocalCloud) -> Client<'_> {
-    Client { cloud, token: None }
-}
-
-fn suffix() -> String {
-    shop_domain::EventId::new().to_string().to_lowercase()
-}
-
-impl Client<'_> {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        let mut request = http().request(method, format!("{}{path}", self.cloud.api_url()));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(Method::GET, path, None, &[]).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(Method::POST, path, Some(body), &[]).await
-    }
-
-    /// POSTs and insists on 201; the created resource.
-    async fn create(&self, path: &str, body: Value) -> Value {
-        let answer = self.post(path, body).await;
-        assert_eq!(answer.status, 201, "POST {path}: {}", answer.body);
-        answer.body
-    }
-}
+use crate::client::{Client, anonymous, as_user, suffix};
 
 fn id(value: &Value) -> &str {
     value["id"].as_str().expect("an id")

@@ -4,6 +4,7 @@
 mod adapters;
 mod catalog;
 mod catalog_store;
+mod client;
 mod gateway;
 mod openapi;
 mod tokens;

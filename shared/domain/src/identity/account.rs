@@ -202,7 +202,8 @@ impl Account {
 }
 
 /// Normalises an email for storage and comparison: trimmed and lower-cased, then checked for
-/// a plausible shape (one `@`, a dotted domain of letters, digits and hyphens, no spaces).
+/// a plausible shape (one `@`, an ASCII dot-atom before it, a dotted domain of letters, digits
+/// and hyphens after it).
 /// Deliverability is proven by the verification email, not here.
 pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
     let email = raw.trim().to_lowercase();
@@ -216,16 +217,21 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
     let Some((local, domain)) = email.split_once('@') else {
         return invalid("must be an email address like ann@example.com");
     };
+    // RFC 5322 dot-atoms, ASCII only (international domains arrive as punycode), which is
+    // also what JSON Schema's `email` format accepts, so every stored email passes the events'
+    // schemas.
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && !local.contains('@')
-        && local.chars().all(|c| !c.is_whitespace() && !c.is_control());
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext));
     let domain_ok = domain.contains('.')
         && domain.split('.').all(|label| {
             !label.is_empty()
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if local_ok && domain_ok {
         Ok(email)
@@ -304,6 +310,10 @@ mod tests {
             normalize_email("  Ann.Lee@Example.COM ").unwrap(),
             "ann.lee@example.com"
         );
+        assert_eq!(
+            normalize_email("o'brien+shop@xn--e1afmkfd.example").unwrap(),
+            "o'brien+shop@xn--e1afmkfd.example"
+        );
     }
 
     #[test]
@@ -319,6 +329,12 @@ mod tests {
             "ann@exa mple.com",
             "ann@-example.com",
             "ann@example..com",
+            "a..b@example.com",
+            ".ann@example.com",
+            "a(b)@example.com",
+            "a,b@example.com",
+            "josé@example.com",
+            "ann@例え.jp",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} was accepted");
         }

@@ -1,0 +1,124 @@
+//! A client of the shop's API for the end-to-end tests: a bearer token or none, JSON in and
+//! out, and the answer's status, headers and body.
+
+use chrono::TimeDelta;
+use localcloud::LocalCloud;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shop_e2e::http;
+
+/// A caller with a local-only token.
+pub(crate) struct Client<'a> {
+    pub(crate) cloud: &'a LocalCloud,
+    pub(crate) token: Option<String>,
+}
+
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Answer {
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+pub(crate) async fn as_user<'a>(cloud: &'a LocalCloud, role: &str, subject: &str) -> Client<'a> {
+    let token = localcloud::token::mint_for(
+        &cloud.sdk_config(),
+        &cloud.stack().outputs,
+        role,
+        subject,
+        TimeDelta::minutes(10),
+    )
+    .await
+    .unwrap();
+    Client {
+        cloud,
+        token: Some(token),
+    }
+}
+
+pub(crate) fn anonymous(cloud: &LocalCloud) -> Client<'_> {
+    Client { cloud, token: None }
+}
+
+/// A caller holding `token` (from a login).
+pub(crate) fn bearer<'a>(cloud: &'a LocalCloud, token: &str) -> Client<'a> {
+    Client {
+        cloud,
+        token: Some(token.to_owned()),
+    }
+}
+
+pub(crate) fn suffix() -> String {
+    shop_domain::EventId::new().to_string().to_lowercase()
+}
+
+impl Client<'_> {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = http().request(method, format!("{}{path}", self.cloud.api_url()));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
+    /// POSTs and insists on 201; the created resource.
+    pub(crate) async fn create(&self, path: &str, body: Value) -> Value {
+        let answer = self.post(path, body).await;
+        assert_eq!(answer.status, 201, "POST {path}: {}", answer.body);
+        answer.body
+    }
+}
