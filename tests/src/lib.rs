@@ -4,6 +4,8 @@
 //! cloud started from the real `template.yaml` and shared by every test of the binary
 //! ([`localcloud::testing::SharedCloud`]).
 
+pub mod accounts;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -133,7 +133,7 @@ impl DynamoAccounts {
             sk: "SESSION".to_owned(),
             r#type: "session".to_owned(),
             session: session.clone(),
-            expires_at: session.expires_at.timestamp(),
+            expires_at: session.ends_at.timestamp(),
         })?;
         let mut put = self
             .client

@@ -42,6 +42,37 @@ pub async fn create_my_address(deps: &Deps, req: Request) -> Result<Response<Bod
 async fn create_inner(deps: &Deps, req: &Request) -> Handled {
     let input: AddressInput = parse_json(req)?;
     let fields = input.fields.validate()?;
+    let address_id = AddressId::new();
+    Ok(retried(|| create_once(deps, req, input.is_default, &fields, address_id)).await?)
+}
+
+/// The address writes change the profile's count or default, so concurrent writes of one
+/// user race on the profile's version. The loser re-reads and tries again (the count is
+/// checked again each time), a few times with a growing pause, before answering 409.
+async fn retried<F, Fut>(attempt: F) -> Result<Response<Body>, DomainError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Response<Body>, DomainError>>,
+{
+    const ATTEMPTS: u64 = 10;
+    for n in 1..ATTEMPTS {
+        match attempt().await {
+            Err(DomainError::Conflict(message)) if message.contains("changed meanwhile") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * n)).await;
+            }
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+async fn create_once(
+    deps: &Deps,
+    req: &Request,
+    is_default: bool,
+    fields: &shop_domain::users::AddressFields,
+    address_id: AddressId,
+) -> Result<Response<Body>, DomainError> {
     let profile = my_profile(deps, req).await?;
     if profile.address_count >= MAX_ADDRESSES {
         return Err(DomainError::Conflict(format!(
@@ -51,15 +82,15 @@ async fn create_inner(deps: &Deps, req: &Request) -> Handled {
     }
     let now = deps.clock.now();
     let address = Address {
-        address_id: AddressId::new(),
+        address_id,
         user_id: profile.user_id,
-        fields,
+        fields: fields.clone(),
         created_at: now,
         updated_at: now,
     };
     let mut next = profile.touched(now);
     next.address_count += 1;
-    if input.is_default || next.default_address_id.is_none() {
+    if is_default || next.default_address_id.is_none() {
         next.default_address_id = Some(address.address_id);
     }
     deps.profiles.put_address(&next, &address, true).await?;
@@ -106,15 +137,24 @@ pub async fn replace_my_address(deps: &Deps, req: Request) -> Result<Response<Bo
 async fn replace_inner(deps: &Deps, req: &Request) -> Handled {
     let input: AddressInput = parse_json(req)?;
     let fields = input.fields.validate()?;
+    Ok(retried(|| replace_once(deps, req, input.is_default, &fields)).await?)
+}
+
+async fn replace_once(
+    deps: &Deps,
+    req: &Request,
+    is_default: bool,
+    fields: &shop_domain::users::AddressFields,
+) -> Result<Response<Body>, DomainError> {
     let (profile, address) = target(deps, req).await?;
     let now = deps.clock.now();
     let updated = Address {
-        fields,
+        fields: fields.clone(),
         updated_at: now,
         ..address
     };
     let mut next = profile.touched(now);
-    if input.is_default {
+    if is_default {
         next.default_address_id = Some(updated.address_id);
     }
     deps.profiles.put_address(&next, &updated, false).await?;
@@ -127,6 +167,10 @@ pub async fn delete_my_address(deps: &Deps, req: Request) -> Result<Response<Bod
 }
 
 async fn delete_inner(deps: &Deps, req: &Request) -> Handled {
+    Ok(retried(|| delete_once(deps, req)).await?)
+}
+
+async fn delete_once(deps: &Deps, req: &Request) -> Result<Response<Body>, DomainError> {
     let (profile, address) = target(deps, req).await?;
     let mut next = profile.touched(deps.clock.now());
     next.address_count = next.address_count.saturating_sub(1);

@@ -1,4 +1,7 @@
-//! `seed`: fills a running local shop's catalog through its HTTP API, as an admin would.
+//! `seed`: fills a running local shop's catalog through its HTTP API, as an admin would, and
+//! makes three verified accounts (admin@, seller@ and user@example.com, with those roles and
+//! the local-only password printed at the end) the way a person would: register, read the
+//! verification email in the local mailbox, verify.
 //!
 //! `make dev` runs it once the cloud is ready (`seed`: 4 brands, a two-level category tree,
 //! 24 active products with variants, owned by the local seller so `make token ROLE=Seller`
@@ -316,6 +319,19 @@ async fn main() -> anyhow::Result<()> {
             " (the base catalog was already there)"
         }
     );
+    let shop = shop_e2e::accounts::Shop {
+        api_url: state.api_url.clone(),
+        edge_url: state.edge_url.clone(),
+        http: api.http.clone(),
+    };
+    shop_e2e::accounts::seed_accounts(&shop, &api.token).await?;
+    println!(
+        "seed: accounts (local only, password `{}`):",
+        shop_e2e::accounts::SEEDED_PASSWORD
+    );
+    for (email, _, role) in shop_e2e::accounts::SEEDED {
+        println!("seed:   {email} ({})", role.unwrap_or("User"));
+    }
     if extra > 0 {
         import(&sdk, &state, extra, &brands, &categories).await?;
         println!("seed: {extra} generated products imported (no events)");

@@ -6,6 +6,7 @@ mod catalog;
 mod catalog_store;
 mod client;
 mod gateway;
+mod identity;
 mod openapi;
 mod tokens;
 

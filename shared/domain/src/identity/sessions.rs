@@ -64,7 +64,7 @@ pub struct Session {
     pub rotated_at: DateTime<Utc>,
     /// When the family ends regardless of use.
     #[serde(with = "crate::timestamp")]
-    pub expires_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
     /// The random key the last rotation derived the current secret with, from the secret it
     /// consumed: a replay within the grace period derives the same secret again, while a
     /// thief holding an old secret but not this stored key cannot derive the current one.
@@ -106,7 +106,7 @@ impl Session {
             current_hash: hash,
             previous_hash: None,
             rotated_at: now,
-            expires_at: now + SESSION_LIFETIME,
+            ends_at: now + SESSION_LIFETIME,
             rotation_key: None,
             revoked: false,
             issued,
@@ -122,7 +122,7 @@ impl Session {
         now: DateTime<Utc>,
         grace: TimeDelta,
     ) -> Verdict {
-        if self.revoked || now >= self.expires_at || self.epoch != account_epoch {
+        if self.revoked || now >= self.ends_at || self.epoch != account_epoch {
             return Verdict::Ended;
         }
         if hash == self.current_hash {
