@@ -178,8 +178,9 @@ async fn delete_once(deps: &Deps, req: &Request) -> Result<Response<Body>, Domai
         let remaining = deps.profiles.addresses(profile.user_id).await?;
         next.default_address_id = remaining
             .iter()
-            .map(|a| a.address_id)
-            .find(|id| *id != address.address_id);
+            .filter(|a| a.address_id != address.address_id)
+            .min_by_key(|a| (a.created_at, a.address_id))
+            .map(|a| a.address_id);
     }
     deps.profiles
         .delete_address(&next, address.address_id)
