@@ -60,7 +60,10 @@ impl Shop {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.with_context(|| format!("{path}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("sending {path}"))?;
         let status = response.status().as_u16();
         let text = response.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))

@@ -77,8 +77,7 @@ async fn create_once(
     if profile.address_count >= MAX_ADDRESSES {
         return Err(DomainError::Conflict(format!(
             "an account keeps at most {MAX_ADDRESSES} addresses; delete one first"
-        ))
-        .into());
+        )));
     }
     let now = deps.clock.now();
     let address = Address {

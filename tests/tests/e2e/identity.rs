@@ -63,8 +63,8 @@ async fn eventually(
 #[test]
 fn the_account_journey_from_registration_to_password_reset() {
     shop().run(|cloud| async move {
-        let shop = shop_of(&cloud);
-        let public = anonymous(&cloud);
+        let shop = shop_of(cloud);
+        let public = anonymous(cloud);
         let address = email("Ann.Journey");
         let lower = address.to_lowercase();
 
@@ -116,34 +116,34 @@ fn the_account_journey_from_registration_to_password_reset() {
 
         // The profile: the users service made it from UserVerified (or the first read did,
         // and the event completes it with the registered name).
-        let me = bearer(&cloud, access);
+        let me = bearer(cloud, access);
         let profile = eventually(&me, "/api/users/me", |p| p["fullName"] == "Ann Journey").await;
         assert_eq!(profile["userId"], user_id.as_str());
         assert_eq!(profile["email"], lower.as_str());
 
         // Refresh rotates; two tabs refreshing at once get the same new pair.
-        let (status, second) = refresh(&cloud, &pair["refreshToken"]).await;
+        let (status, second) = refresh(cloud, &pair["refreshToken"]).await;
         assert_eq!(status, 200, "{second}");
         assert_ne!(second["refreshToken"], pair["refreshToken"]);
-        let (a, b) = tokio::join!(refresh(&cloud, &second["refreshToken"]), refresh(&cloud, &second["refreshToken"]));
+        let (a, b) = tokio::join!(refresh(cloud, &second["refreshToken"]), refresh(cloud, &second["refreshToken"]));
         assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
         assert_eq!(a.1["refreshToken"], b.1["refreshToken"]);
         assert_eq!(a.1["accessToken"], b.1["accessToken"]);
         let third = a.1;
-        assert_eq!(bearer(&cloud, third["accessToken"].as_str().unwrap()).get("/api/users/me").await.status, 200);
+        assert_eq!(bearer(cloud, third["accessToken"].as_str().unwrap()).get("/api/users/me").await.status, 200);
 
         // After the grace period, the consumed token is reuse: the whole family ends.
         tokio::time::sleep(Duration::from_secs(REFRESH_GRACE_SECS + 1)).await;
-        let (status, body) = refresh(&cloud, &second["refreshToken"]).await;
+        let (status, body) = refresh(cloud, &second["refreshToken"]).await;
         assert_eq!(status, 401, "{body}");
-        let (status, _) = refresh(&cloud, &third["refreshToken"]).await;
+        let (status, _) = refresh(cloud, &third["refreshToken"]).await;
         assert_eq!(status, 401, "reuse revoked the family's current token too");
 
         // Logout ends a session; its refresh token is refused afterwards.
         let session = login(&shop, &address, PASSWORD).await.unwrap();
         let out = public.post("/api/auth/logout", json!({"refreshToken": session["refreshToken"]})).await;
         assert_eq!(out.status, 204, "{}", out.body);
-        assert_eq!(refresh(&cloud, &session["refreshToken"]).await.0, 401);
+        assert_eq!(refresh(cloud, &session["refreshToken"]).await.0, 401);
 
         // Forgot → the reset email → reset → only the new password works.
         let other = login(&shop, &address, PASSWORD).await.unwrap();
@@ -161,19 +161,19 @@ fn the_account_journey_from_registration_to_password_reset() {
         let old = public.post("/api/auth/login", json!({"email": lower, "password": PASSWORD})).await;
         assert_eq!(old.status, 401);
         login(&shop, &address, "a brand new password").await.unwrap();
-        assert_eq!(refresh(&cloud, &other["refreshToken"]).await.0, 401, "a reset ends every session");
+        assert_eq!(refresh(cloud, &other["refreshToken"]).await.0, 401, "a reset ends every session");
     });
 }
 
 #[test]
 fn five_failed_logins_lock_the_email_until_the_window_passes() {
     shop().run(|cloud| async move {
-        let shop = shop_of(&cloud);
+        let shop = shop_of(cloud);
         let address = email("locked");
         register_verified(&shop, &address, "Lou Locked", PASSWORD)
             .await
             .unwrap();
-        let public = anonymous(&cloud);
+        let public = anonymous(cloud);
         let attempt = |password: &'static str| {
             let body = json!({"email": address, "password": password});
             let public = &public;
@@ -238,13 +238,13 @@ fn b64(value: &Value) -> String {
 #[test]
 fn token_attacks_are_refused_at_the_gateway() {
     shop().run(|cloud| async move {
-        let valid = forged(&cloud, |_| {}).await;
+        let valid = forged(cloud, |_| {}).await;
         assert_eq!(
-            bearer(&cloud, &valid).get("/api/admin/health").await.status,
+            bearer(cloud, &valid).get("/api/admin/health").await.status,
             403,
             "the control: valid but not an admin"
         );
-        let keys = key_set(&cloud).await;
+        let keys = key_set(cloud).await;
         let [header, payload, _] = valid.split('.').collect::<Vec<_>>()[..] else {
             unreachable!()
         };
@@ -283,7 +283,7 @@ fn token_attacks_are_refused_at_the_gateway() {
             ("HS256 signed with the public key", hs256),
             (
                 "expired",
-                forged(&cloud, |c| {
+                forged(cloud, |c| {
                     c.iat -= 3600;
                     c.nbf = Some(c.iat);
                     c.exp = Utc::now().timestamp() - 120;
@@ -292,15 +292,15 @@ fn token_attacks_are_refused_at_the_gateway() {
             ),
             (
                 "nbf in the future",
-                forged(&cloud, |c| c.nbf = Some(Utc::now().timestamp() + 600)).await,
+                forged(cloud, |c| c.nbf = Some(Utc::now().timestamp() + 600)).await,
             ),
             (
                 "wrong aud",
-                forged(&cloud, |c| c.aud = "someone-else".to_owned()).await,
+                forged(cloud, |c| c.aud = "someone-else".to_owned()).await,
             ),
             (
                 "wrong iss",
-                forged(&cloud, |c| c.iss = "https://evil.example".to_owned()).await,
+                forged(cloud, |c| c.iss = "https://evil.example".to_owned()).await,
             ),
             (
                 "roles raised in the payload",
@@ -315,7 +315,7 @@ fn token_attacks_are_refused_at_the_gateway() {
         ];
         for (name, token) in attacks {
             for path in ["/api/users/me", "/api/admin/users"] {
-                let answer = bearer(&cloud, &token).get(path).await;
+                let answer = bearer(cloud, &token).get(path).await;
                 assert_eq!(answer.status, 401, "{name} on {path}: {}", answer.body);
                 assert!(
                     answer.header("www-authenticate").starts_with("Bearer"),
@@ -323,7 +323,7 @@ fn token_attacks_are_refused_at_the_gateway() {
                 );
             }
         }
-        let none = anonymous(&cloud).get("/api/users/me").await;
+        let none = anonymous(cloud).get("/api/users/me").await;
         assert_eq!(none.status, 401, "no token on a protected route");
     });
 }
@@ -331,18 +331,18 @@ fn token_attacks_are_refused_at_the_gateway() {
 #[test]
 fn roles_addresses_and_ownership() {
     shop().run(|cloud| async move {
-        let shop = shop_of(&cloud);
+        let shop = shop_of(cloud);
         let (ann, bob) = (email("ann"), email("bob"));
         let ann_id = register_verified(&shop, &ann, "Ann Owner", PASSWORD).await.unwrap();
         register_verified(&shop, &bob, "Bob Other", PASSWORD).await.unwrap();
         let ann_pair = login(&shop, &ann, PASSWORD).await.unwrap();
-        let ann_client = bearer(&cloud, ann_pair["accessToken"].as_str().unwrap());
-        let bob_client = bearer(&cloud, login(&shop, &bob, PASSWORD).await.unwrap()["accessToken"].as_str().unwrap());
+        let ann_client = bearer(cloud, ann_pair["accessToken"].as_str().unwrap());
+        let bob_client = bearer(cloud, login(&shop, &bob, PASSWORD).await.unwrap()["accessToken"].as_str().unwrap());
 
         // A User cannot create products; non-admins get 403 on every admin route.
         let product = ann_client.post("/api/products", json!({})).await;
         assert_eq!(product.status, 403, "{}", product.body);
-        let seller = as_user(&cloud, "Seller", &format!("local-seller-{}", suffix())).await;
+        let seller = as_user(cloud, "Seller", &format!("local-seller-{}", suffix())).await;
         for client in [&ann_client, &seller] {
             for (method, path) in [
                 ("GET", "/api/admin/users".to_owned()),
@@ -409,13 +409,13 @@ fn roles_addresses_and_ownership() {
         assert_eq!(invalid.status, 400);
 
         // An admin makes Ann a seller: her next refresh carries it, and the admin list shows it.
-        let admin = as_user(&cloud, "Admin", "local-admin").await;
+        let admin = as_user(cloud, "Admin", "local-admin").await;
         let roles = admin.put(&format!("/api/admin/users/{ann_id}/roles"), json!({"roles": ["Seller"]})).await;
         assert_eq!(roles.status, 200, "{}", roles.body);
-        let (status, next) = refresh(&cloud, &ann_pair["refreshToken"]).await;
+        let (status, next) = refresh(cloud, &ann_pair["refreshToken"]).await;
         assert_eq!(status, 200, "{next}");
         assert_eq!(claims(next["accessToken"].as_str().unwrap()).unwrap()["scope"], "shop/user shop/seller");
-        let as_seller = bearer(&cloud, next["accessToken"].as_str().unwrap());
+        let as_seller = bearer(cloud, next["accessToken"].as_str().unwrap());
         assert_ne!(as_seller.post("/api/products", json!({})).await.status, 403);
         let search = format!("/api/admin/users?search={}&role=Seller", ann.split('@').next().unwrap());
         let found = eventually(&admin, &search, |b| b["items"].as_array().is_some_and(|i| i.len() == 1)).await;
@@ -429,7 +429,7 @@ fn roles_addresses_and_ownership() {
 #[test]
 fn seeded_accounts_work_and_no_secret_reaches_the_logs() {
     shop().run(|cloud| async move {
-        let shop = shop_of(&cloud);
+        let shop = shop_of(cloud);
         let admin = localcloud::token::mint(
             &cloud.sdk_config(),
             &cloud.stack().outputs,
@@ -456,7 +456,7 @@ fn seeded_accounts_work_and_no_secret_reaches_the_logs() {
                 ),
                 _ => assert_eq!(scope, "shop/user"),
             }
-            let (status, next) = refresh(&cloud, &pair["refreshToken"]).await;
+            let (status, next) = refresh(cloud, &pair["refreshToken"]).await;
             assert_eq!(status, 200);
             for token in [
                 &pair["accessToken"],
