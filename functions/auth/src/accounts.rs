@@ -10,18 +10,19 @@
 //! - `set_roles`: `PUT /api/admin/users/{id}/roles` `{roles}` (Admin) → 200, publishes
 //!   `UserRolesChanged` when the roles change.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shop_adapters::api::{Caller, Handled, envelope, respond};
+use shop_adapters::api::{Caller, Handled, correlation_id, envelope, respond};
 use shop_adapters::http::{json_response, parse_json, path_id};
 use shop_domain::identity::account::VERIFICATION_LIFETIME;
 use shop_domain::identity::{
     Account, AccountStatus, OneTimeToken, Registration, Role, UserRegistered, UserRolesChanged,
     UserVerified, VerificationEmailRequested, normalize_email,
 };
-use shop_domain::{DomainError, UserId};
+use shop_domain::{DomainError, DomainEvent, EventEnvelope, UserId};
 
 use crate::Deps;
 use crate::secret::{hash, hash_password, new_secret};
@@ -145,26 +146,22 @@ async fn resend_verification_inner(deps: &Deps, req: &Request) -> Handled {
     let email = normalize_email(&body.email).map_err(single)?;
     let account = live_account(deps, &email).await?;
     if let Some(account) = account.filter(|a| a.status == AccountStatus::Unverified) {
-        let now = deps.clock.now();
-        let token = new_secret()?;
-        let expires_at = now + VERIFICATION_LIFETIME;
-        let next = Account {
-            verification: Some(OneTimeToken {
-                hash: hash(&token),
+        let user_id = issue_one_time_token(
+            deps,
+            req,
+            account,
+            VERIFICATION_LIFETIME,
+            |next, token| next.verification = Some(token),
+            |next, token, expires_at| VerificationEmailRequested {
+                user_id: next.user_id,
+                email: next.email.clone(),
+                full_name: next.full_name.clone(),
+                verification_token: token,
                 expires_at,
-            }),
-            ..account.touched(now)
-        };
-        let event = VerificationEmailRequested {
-            user_id: next.user_id,
-            email: next.email.clone(),
-            full_name: next.full_name.clone(),
-            verification_token: token,
-            expires_at,
-        };
-        let event = envelope(deps.clock.as_ref(), req, next.version, event)?;
-        deps.accounts.update_account(&next, vec![event]).await?;
-        tracing::info!(user_id = %next.user_id, "verification email requested");
+            },
+        )
+        .await?;
+        tracing::info!(%user_id, "verification email requested");
     }
     Ok(accepted(
         "if an unverified account has this email, a new verification email is on its way",
@@ -213,6 +210,40 @@ async fn set_roles_inner(deps: &Deps, req: &Request) -> Handled {
         StatusCode::OK,
         &json!({"userId": user_id, "roles": roles}),
     ))
+}
+
+/// Stores a fresh one-time token (hashed) on the next version of `account` — `store` puts
+/// it in its field — together with the event `announce` makes of the raw token and its
+/// expiry, which is how the token reaches the email. The account's id.
+pub(crate) async fn issue_one_time_token<E: DomainEvent>(
+    deps: &Deps,
+    req: &Request,
+    account: Account,
+    lifetime: TimeDelta,
+    store: impl FnOnce(&mut Account, OneTimeToken),
+    announce: impl FnOnce(&Account, String, DateTime<Utc>) -> E,
+) -> Result<UserId, DomainError> {
+    let now = deps.clock.now();
+    let token = new_secret()?;
+    let expires_at = now + lifetime;
+    let mut next = account.touched(now);
+    store(
+        &mut next,
+        OneTimeToken {
+            hash: hash(&token),
+            expires_at,
+        },
+    );
+    let event = announce(&next, token, expires_at);
+    let event = EventEnvelope::new(
+        deps.clock.as_ref(),
+        correlation_id(req),
+        next.version,
+        event,
+    )
+    .to_outgoing()?;
+    deps.accounts.update_account(&next, vec![event]).await?;
+    Ok(next.user_id)
 }
 
 /// The account of `email` unless it has lapsed (unverified for 7 days: as good as deleted).

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{Item, from_item, to_item};
+use shop_adapters::dynamo::{Item, to_item};
 use shop_adapters::outbox::{outbox_put_event, transact_error};
 use shop_domain::identity::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
@@ -39,18 +39,13 @@ impl DynamoAccounts {
         }
     }
 
-    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, DomainError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
-        Ok(output.item)
+    /// The item at (`pk`, `sk`), strongly consistent.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, DomainError> {
+        shop_adapters::dynamo::get_item(&self.client, &self.table, pk, sk, true).await
     }
 
     fn put(
@@ -226,17 +221,16 @@ fn number(n: u64) -> AttributeValue {
 #[async_trait::async_trait]
 impl AccountStore for DynamoAccounts {
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, DomainError> {
-        self.get(account_pk(email), "ACCOUNT")
+        Ok(self
+            .get::<AccountItem>(account_pk(email), "ACCOUNT")
             .await?
-            .map(|item| from_item::<AccountItem>(item).map(|i| i.account))
-            .transpose()
+            .map(|i| i.account))
     }
 
     async fn account(&self, user_id: UserId) -> Result<Option<Account>, DomainError> {
-        let Some(item) = self.get(user_pk(user_id), "USER").await? else {
+        let Some(pointer) = self.get::<UserItem>(user_pk(user_id), "USER").await? else {
             return Ok(None);
         };
-        let pointer: UserItem = from_item(item)?;
         // The email may since belong to a newer account (this one lapsed and was replaced).
         Ok(self
             .account_by_email(&pointer.email)
@@ -282,10 +276,10 @@ impl AccountStore for DynamoAccounts {
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>, DomainError> {
-        self.get(session_pk(id), "SESSION")
+        Ok(self
+            .get::<SessionItem>(session_pk(id), "SESSION")
             .await?
-            .map(|item| from_item::<SessionItem>(item).map(|i| i.session))
-            .transpose()
+            .map(|i| i.session))
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), DomainError> {
@@ -338,10 +332,10 @@ impl AccountStore for DynamoAccounts {
     }
 
     async fn login_attempts(&self, email: &str) -> Result<Option<LoginAttempts>, DomainError> {
-        self.get(attempts_pk(email), "ATTEMPTS")
+        Ok(self
+            .get::<AttemptsItem>(attempts_pk(email), "ATTEMPTS")
             .await?
-            .map(|item| from_item::<AttemptsItem>(item).map(|i| i.attempts))
-            .transpose()
+            .map(|i| i.attempts))
     }
 
     async fn record_failed_login(

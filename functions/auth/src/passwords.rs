@@ -11,18 +11,18 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
-use shop_adapters::api::{Caller, Handled, envelope, respond};
+use shop_adapters::api::{Caller, Handled, respond};
 use shop_adapters::http::{json_response, parse_json};
 use shop_domain::identity::account::RESET_LIFETIME;
 use shop_domain::identity::{
-    Account, AccountStatus, OneTimeToken, PasswordResetRequested, check_password, normalize_email,
+    Account, AccountStatus, PasswordResetRequested, check_password, normalize_email,
 };
 use shop_domain::{DomainError, UserId};
 
 use crate::Deps;
-use crate::accounts::{EmailBody, accepted, live_account, message, single};
+use crate::accounts::{EmailBody, accepted, issue_one_time_token, live_account, message, single};
 use crate::issue::start_session;
-use crate::secret::{hash, hash_password, new_secret, verify_password};
+use crate::secret::{hash, hash_password, verify_password};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -81,26 +81,22 @@ async fn forgot_password_inner(deps: &Deps, req: &Request) -> Handled {
     let email = normalize_email(&body.email).map_err(single)?;
     let account = live_account(deps, &email).await?;
     if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
-        let now = deps.clock.now();
-        let token = new_secret()?;
-        let expires_at = now + RESET_LIFETIME;
-        let next = Account {
-            reset: Some(OneTimeToken {
-                hash: hash(&token),
+        let user_id = issue_one_time_token(
+            deps,
+            req,
+            account,
+            RESET_LIFETIME,
+            |next, token| next.reset = Some(token),
+            |next, token, expires_at| PasswordResetRequested {
+                user_id: next.user_id,
+                email: next.email.clone(),
+                full_name: next.full_name.clone(),
+                reset_token: token,
                 expires_at,
-            }),
-            ..account.touched(now)
-        };
-        let event = PasswordResetRequested {
-            user_id: next.user_id,
-            email: next.email.clone(),
-            full_name: next.full_name.clone(),
-            reset_token: token,
-            expires_at,
-        };
-        let event = envelope(deps.clock.as_ref(), req, next.version, event)?;
-        deps.accounts.update_account(&next, vec![event]).await?;
-        tracing::info!(user_id = %next.user_id, "password reset requested");
+            },
+        )
+        .await?;
+        tracing::info!(%user_id, "password reset requested");
     }
     Ok(accepted(
         "if a verified account has this email, a password reset email is on its way",

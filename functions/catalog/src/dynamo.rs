@@ -92,17 +92,7 @@ impl DynamoCatalog {
         sk: &str,
         consistent: bool,
     ) -> Result<Option<T>, DomainError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(consistent)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
-        output.item.map(from_item).transpose()
+        shop_adapters::dynamo::get_item(&self.client, &self.table, pk, sk, consistent).await
     }
 
     /// Runs a transaction whose item 0 is the entity write and maps its cancellation: a

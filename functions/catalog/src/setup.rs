@@ -45,11 +45,6 @@ impl Deps {
 #[macro_export]
 macro_rules! serve {
     ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            shop_adapters::init_tracing();
-            let deps = $crate::Deps::from_env().await?;
-            lambda_http::run(lambda_http::service_fn(|req| $handler(&deps, req))).await
-        }
+        shop_adapters::serve_http!($crate::Deps, $handler);
     };
 }

@@ -113,28 +113,23 @@ impl DynamoProfiles {
         Ok(())
     }
 
-    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, DomainError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB GetItem", e))?
-            .item)
+    /// The item at (`pk`, `sk`), strongly consistent.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<T>, DomainError> {
+        shop_adapters::dynamo::get_item(&self.client, &self.table, pk, &sk, true).await
     }
 }
 
 #[async_trait::async_trait]
 impl ProfileStore for DynamoProfiles {
     async fn profile(&self, user_id: UserId) -> Result<Option<Profile>, DomainError> {
-        self.get(user_pk(user_id), PROFILE_SK.to_owned())
+        Ok(self
+            .get::<ProfileItem>(user_pk(user_id), PROFILE_SK.to_owned())
             .await?
-            .map(|item| from_item::<ProfileItem>(item).map(|i| i.profile))
-            .transpose()
+            .map(|i| i.profile))
     }
 
     async fn create_profile(&self, profile: &Profile) -> Result<Profile, DomainError> {
@@ -246,10 +241,10 @@ impl ProfileStore for DynamoProfiles {
         user_id: UserId,
         address_id: AddressId,
     ) -> Result<Option<Address>, DomainError> {
-        self.get(user_pk(user_id), address_sk(address_id))
+        Ok(self
+            .get::<AddressItem>(user_pk(user_id), address_sk(address_id))
             .await?
-            .map(|item| from_item::<AddressItem>(item).map(|i| i.address))
-            .transpose()
+            .map(|i| i.address))
     }
 
     async fn put_address(

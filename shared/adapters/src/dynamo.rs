@@ -34,6 +34,28 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, DomainError> {
         .map_err(|e| DomainError::Internal(format!("cannot map DynamoDB item to entity: {e}")))
 }
 
+/// The item at (`pk`, `sk`) of `table` (keys named `pk` and `sk`) as a `T`, read strongly
+/// consistent when `consistent` (what a write decides on), eventually consistent otherwise
+/// (half the read units).
+pub async fn get_item<T: DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    pk: String,
+    sk: &str,
+    consistent: bool,
+) -> Result<Option<T>, DomainError> {
+    let output = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .consistent_read(consistent)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
+    output.item.map(from_item).transpose()
+}
+
 /// Puts `item` into `table` unless an item with the same key already exists.
 ///
 /// `key_attribute` is the table's partition key attribute name (`pk`). Returns `Ok(true)` if
