@@ -9,8 +9,6 @@
 //!   rotation's random key (see `shop_domain::identity::sessions`).
 //! - [`RefreshToken`]: a session id and a secret, `<sessionId>.<secret>`.
 
-use std::sync::OnceLock;
-
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, password_hash::rand_core::OsRng};
 use base64::Engine;
@@ -98,10 +96,7 @@ pub async fn hash_password(password: &str) -> Result<String, DomainError> {
 /// Whether `password` matches the PHC string `stored`. With no stored hash (an unknown email)
 /// a dummy hash is checked anyway, so both answers take the same time.
 pub async fn verify_password(password: &str, stored: Option<&str>) -> Result<bool, DomainError> {
-    let stored = match stored {
-        Some(hash) => hash.to_owned(),
-        None => dummy_hash().await?,
-    };
+    let stored = stored.unwrap_or(DUMMY_HASH).to_owned();
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&stored).map_err(|e| {
@@ -115,16 +110,10 @@ pub async fn verify_password(password: &str, stored: Option<&str>) -> Result<boo
     .map_err(|e| DomainError::Internal(format!("the hashing task failed: {e}")))?
 }
 
-/// A hash of a random password, made once per process, for [`verify_password`] to check
-/// when there is no account.
-async fn dummy_hash() -> Result<String, DomainError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    if let Some(hash) = DUMMY.get() {
-        return Ok(hash.clone());
-    }
-    let hash = hash_password(&new_secret()?).await?;
-    Ok(DUMMY.get_or_init(|| hash).clone())
-}
+/// The argon2id hash (same parameters as [`hash_password`]) of a random password nobody
+/// kept, for [`verify_password`] to check when there is no account: a constant, so even the
+/// first unknown-email login of a fresh instance does exactly one hash.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kb9lzByv05DeeqCtV5RybA$swwoaiSipfStMJw1w9fPMlWoAOmcXIqu1GJ+GlTypWg";
 
 #[cfg(test)]
 mod tests {
@@ -174,5 +163,8 @@ mod tests {
         );
         assert!(!verify_password("wrong horse", Some(&hash)).await.unwrap());
         assert!(!verify_password("anything", None).await.unwrap());
+        // The dummy hash has the parameters of a real one, so checking it costs the same.
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(params(DUMMY_HASH), params(&hash));
     }
 }
