@@ -1,7 +1,7 @@
 //! Issuing tokens: the access token the gateway validates and the refresh token of a session.
 //!
 //! Access tokens are RS256 JWTs signed with the key set's current key (`kid` in the header),
-//! carrying `sub`, `email`, `roles`, the matching `scope`, `iss`, `aud`, `iat`, `nbf`, `exp`
+//! carrying `sub`, `email`, `name`, `roles`, the matching `scope`, `iss`, `aud`, `iat`, `nbf`, `exp`
 //! and `jti`. A replay within the refresh grace period signs the stored claims again with the
 //! stored key: RS256 (PKCS #1 v1.5) signatures are deterministic, so it is the same token.
 
@@ -43,6 +43,7 @@ pub fn issued_access(account: &Account, key: &SigningKey, now: DateTime<Utc>) ->
         jti: ulid_at(now),
         roles: account.roles.clone(),
         email: account.email.clone(),
+        name: account.full_name.clone(),
         kid: key.kid.clone(),
     }
 }
@@ -70,6 +71,9 @@ pub fn access_token(
         deps.config.access_lifetime,
     )
     .with_email(&issued.email);
+    if !issued.name.is_empty() {
+        claims = claims.with_name(&issued.name);
+    }
     claims.jti = Some(issued.jti.clone());
     let key = keys
         .keys()

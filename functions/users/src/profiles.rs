@@ -34,7 +34,8 @@ pub(crate) fn caller_id(req: &Request) -> Result<(Caller, UserId), DomainError> 
     Ok((caller, id))
 }
 
-/// The caller's profile, made from the token's claims if this is the first sign of the user.
+/// The caller's profile, made from the token's claims (`email`, `name`, scopes) if this is
+/// the first sign of the user.
 pub(crate) async fn my_profile(deps: &Deps, req: &Request) -> Result<Profile, DomainError> {
     let (caller, user_id) = caller_id(req)?;
     if let Some(profile) = deps.profiles.profile(user_id).await? {
@@ -43,7 +44,8 @@ pub(crate) async fn my_profile(deps: &Deps, req: &Request) -> Result<Profile, Do
     let email = caller.email.clone().ok_or_else(|| {
         DomainError::Forbidden("this token carries no email; log in again".to_owned())
     })?;
-    let mut profile = Profile::new(user_id, email, String::new(), deps.clock.now());
+    let name = caller.name.clone().unwrap_or_default();
+    let mut profile = Profile::new(user_id, email, name, deps.clock.now());
     profile.roles = roles_of(&caller);
     let stored = deps.profiles.create_profile(&profile).await?;
     tracing::info!(%user_id, "profile created on first read");

@@ -29,6 +29,8 @@ pub struct Caller {
     pub sub: String,
     /// The token's `email` claim, when it has one.
     pub email: Option<String>,
+    /// The token's `name` claim (the user's full name), when it has one.
+    pub name: Option<String>,
     /// The token's scopes (`shop/user`, `shop/seller`, `shop/admin`).
     pub scopes: Vec<String>,
     /// Holds `shop/admin`: may change anything.
@@ -62,6 +64,7 @@ impl Caller {
             is_admin: has(SCOPE_ADMIN),
             is_seller: has(SCOPE_SELLER),
             email: jwt.claims.get("email").filter(|e| !e.is_empty()).cloned(),
+            name: jwt.claims.get("name").filter(|n| !n.is_empty()).cloned(),
             sub,
             scopes,
         })

@@ -397,7 +397,7 @@ pub fn discovery_document(issuer: &str) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "scopes_supported": [SCOPE_USER, SCOPE_SELLER, SCOPE_ADMIN],
-        "claims_supported": ["sub", "email", "roles", "scope", "iss", "aud", "iat", "exp", "nbf", "jti"],
+        "claims_supported": ["sub", "email", "name", "roles", "scope", "iss", "aud", "iat", "exp", "nbf", "jti"],
     })
 }
 
@@ -441,6 +441,9 @@ pub struct AccessClaims {
     /// The user's email, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The user's full name (OIDC's `name`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The user's roles (`User`, `Seller`, `Admin`). Informational: the gateway hands claims
     /// to functions as strings (an array becomes `"[a b]"`), so authorisation uses `scope`.
     #[serde(default)]
@@ -479,6 +482,7 @@ impl AccessClaims {
         Self {
             sub: sub.into(),
             email: None,
+            name: None,
             scope: scopes_for_roles(&roles),
             roles,
             iss: issuer.into(),
@@ -493,6 +497,12 @@ impl AccessClaims {
     /// The same claims with `email` set.
     pub fn with_email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
+        self
+    }
+
+    /// The same claims with `name` set.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 

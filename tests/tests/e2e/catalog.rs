@@ -4,13 +4,11 @@
 //! Every test makes its own brand and categories (names with a fresh suffix) and filters the
 //! public list by them, so tests running at the same time never see each other's products.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop_e2e::{http, shop};
 
-use crate::client::{Client, anonymous, as_user, suffix};
+use crate::client::{BusTap, Client, anonymous, as_user, suffix};
 
 fn id(value: &Value) -> &str {
     value["id"].as_str().expect("an id")
@@ -397,57 +395,9 @@ fn the_public_list_filters_sorts_and_pages_without_gaps() {
 #[test]
 fn catalog_events_reach_the_bus_in_order_and_match_their_schemas() {
     shop().run(|cloud| async move {
-        let sdk = cloud.sdk_config();
-        let bus = cloud.stack().outputs["EventBusName"]
-            .as_str()
-            .unwrap()
-            .to_owned();
         let admin = as_user(cloud, "Admin", "e2e-admin").await;
-
         // A rule of this test's own on the shop's bus → a queue of its own.
-        let name = format!("e2e-catalog-{}", suffix());
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let events = aws_sdk_eventbridge::Client::new(&sdk);
-        events
-            .put_rule()
-            .name(&name)
-            .event_bus_name(&bus)
-            .event_pattern(json!({"source": ["shop.catalog"]}).to_string())
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_targets()
-            .rule(&name)
-            .event_bus_name(&bus)
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(queue_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let tap = BusTap::new(cloud, "shop.catalog").await;
 
         let f = fixture(&admin).await;
         let product = admin
@@ -464,8 +414,6 @@ fn catalog_events_reach_the_bus_in_order_and_match_their_schemas() {
         );
 
         // Collect until the product's three events and the fixture's three have arrived.
-        let mut received: Vec<Value> = Vec::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let mine = |e: &Value| {
             let data = &e["detail"]["data"];
             [
@@ -483,21 +431,9 @@ fn catalog_events_reach_the_bus_in_order_and_match_their_schemas() {
                     || *v == &f.running["id"]
             })
         };
-        while received.iter().filter(|e| mine(e)).count() < 6
-            && tokio::time::Instant::now() < deadline
-        {
-            let output = sqs
-                .receive_message()
-                .queue_url(&queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            for message in output.messages() {
-                received.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            }
-        }
+        let received = tap
+            .collect(|events| events.iter().filter(|e| mine(e)).count() >= 6)
+            .await;
         let mut ours: Vec<&Value> = received.iter().filter(|e| mine(e)).collect();
         let types = |events: &[&Value]| {
             let mut t: Vec<String> = events

@@ -122,3 +122,83 @@ impl Client<'_> {
         answer.body
     }
 }
+
+/// A rule of the test's own on the shop's bus, delivering one source's events to a queue of
+/// its own, so a test reads what was published without disturbing the shop's consumers.
+pub(crate) struct BusTap {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl BusTap {
+    /// Taps the events of `source` from now on.
+    pub(crate) async fn new(cloud: &LocalCloud, source: &str) -> Self {
+        let sdk = cloud.sdk_config();
+        let bus = cloud.stack().outputs["EventBusName"].as_str().unwrap();
+        let name = format!("e2e-{}-{}", source.replace('.', "-"), suffix());
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(arn.clone())
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&arn]
+            .clone();
+        let events = aws_sdk_eventbridge::Client::new(&sdk);
+        events
+            .put_rule()
+            .name(&name)
+            .event_bus_name(bus)
+            .event_pattern(serde_json::json!({ "source": [source] }).to_string())
+            .send()
+            .await
+            .unwrap();
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(queue_arn)
+            .build()
+            .unwrap();
+        events
+            .put_targets()
+            .rule(&name)
+            .event_bus_name(bus)
+            .targets(target)
+            .send()
+            .await
+            .unwrap();
+        Self { sqs, queue_url }
+    }
+
+    /// The bus events received until `enough` holds for them, or 60 s have passed.
+    pub(crate) async fn collect(&self, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let mut received: Vec<Value> = Vec::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !enough(&received) && tokio::time::Instant::now() < deadline {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in output.messages() {
+                received.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            }
+        }
+        received
+    }
+}

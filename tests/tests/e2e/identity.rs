@@ -21,7 +21,7 @@ use shop_e2e::accounts::{
 };
 use shop_e2e::{LOCKOUT_WINDOW_SECS, REFRESH_GRACE_SECS, http, shop};
 
-use crate::client::{anonymous, as_user, bearer, suffix};
+use crate::client::{BusTap, anonymous, as_user, bearer, suffix};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -108,6 +108,7 @@ fn the_account_journey_from_registration_to_password_reset() {
         let c = claims(access).unwrap();
         assert_eq!(c["sub"], user_id.as_str());
         assert_eq!(c["email"], lower.as_str());
+        assert_eq!(c["name"], "Ann Journey");
         assert_eq!(c["roles"], json!(["User"]));
         assert_eq!(c["scope"], "shop/user");
         assert_eq!(c["iss"], cloud.stack().outputs["TokenIssuer"]);
@@ -496,6 +497,111 @@ fn seeded_accounts_work_and_no_secret_reaches_the_logs() {
                 .filter(|l| l.contains(secret.as_str()))
                 .collect();
             assert!(leaks.is_empty(), "a secret is in the logs: {leaks:?}");
+        }
+    });
+}
+
+#[test]
+fn identity_events_reach_the_bus_in_order_and_match_their_schemas() {
+    shop().run(|cloud| async move {
+        let auth_tap = BusTap::new(cloud, "shop.auth").await;
+        let users_tap = BusTap::new(cloud, "shop.users").await;
+        let shop = shop_of(cloud);
+        let public = anonymous(cloud);
+        let address = email("evented");
+
+        let registered = public
+            .post(
+                "/api/auth/register",
+                json!({"email": address, "password": PASSWORD, "fullName": "Eve Evented"}),
+            )
+            .await;
+        let user_id = registered.body["userId"].as_str().unwrap().to_owned();
+        shop.mail(&address, "Verify your email address", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            public
+                .post("/api/auth/resend-verification", json!({"email": address}))
+                .await
+                .status,
+            202
+        );
+        let code = code_in(
+            &shop
+                .mail(&address, "Verify your email address", 1)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            public
+                .post(
+                    "/api/auth/verify-email",
+                    json!({"email": address, "token": code})
+                )
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            public
+                .post("/api/auth/forgot-password", json!({"email": address}))
+                .await
+                .status,
+            202
+        );
+        let admin = as_user(cloud, "Admin", "local-admin").await;
+        let roles = admin
+            .put(
+                &format!("/api/admin/users/{user_id}/roles"),
+                json!({"roles": ["Seller"]}),
+            )
+            .await;
+        assert_eq!(roles.status, 200);
+        let pair = login(&shop, &address, PASSWORD).await.unwrap();
+        let me = bearer(cloud, pair["accessToken"].as_str().unwrap());
+        assert_eq!(
+            me.patch("/api/users/me", json!({"phone": "+353861234567"}))
+                .await
+                .status,
+            200
+        );
+
+        let mine = |e: &Value| e["detail"]["data"]["userId"] == user_id.as_str();
+        let auth = auth_tap
+            .collect(|events| events.iter().filter(|e| mine(e)).count() >= 5)
+            .await;
+        let mut auth: Vec<&Value> = auth.iter().filter(|e| mine(e)).collect();
+        auth.sort_by_key(|e| e["detail"]["aggregateVersion"].as_u64().unwrap());
+        let order: Vec<&str> = auth
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "UserRegistered",
+                "VerificationEmailRequested",
+                "UserVerified",
+                "PasswordResetRequested",
+                "UserRolesChanged"
+            ]
+        );
+        let users = users_tap.collect(|events| events.iter().any(&mine)).await;
+        let profile_updates: Vec<&Value> = users.iter().filter(|e| mine(e)).collect();
+        assert_eq!(profile_updates.len(), 1);
+        assert_eq!(
+            profile_updates[0]["detail"]["data"]["changedFields"],
+            json!(["phone"])
+        );
+        for event in auth.iter().chain(&profile_updates) {
+            let source = event["source"].as_str().unwrap();
+            shop_schemas::assert_valid(
+                source,
+                event["detail-type"].as_str().unwrap(),
+                &event["detail"],
+            );
         }
     });
 }

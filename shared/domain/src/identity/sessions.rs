@@ -38,6 +38,9 @@ pub struct IssuedAccess {
     pub roles: Vec<Role>,
     /// The email it carries.
     pub email: String,
+    /// The full name it carries (`name`).
+    #[serde(default)]
+    pub name: String,
     /// The signing key it was signed with.
     pub kid: String,
 }
@@ -167,6 +170,7 @@ mod tests {
             jti: "j".into(),
             roles: vec![Role::User],
             email: "a@b.co".into(),
+            name: "A".into(),
             kid: "k".into(),
         }
     }
