@@ -23,7 +23,7 @@ pub fn repo_root() -> PathBuf {
 /// The login lockout window of the test cloud (the template's default is 900 s).
 pub const LOCKOUT_WINDOW_SECS: u64 = 4;
 /// The refresh grace period of the test cloud (the template's default is 10 s).
-pub const REFRESH_GRACE_SECS: u64 = 2;
+pub const REFRESH_GRACE_SECS: u64 = 5;
 
 /// The shared shop, started on first use from template.yaml. Function binaries must already be
 /// built (`make test` builds them first).

@@ -4,7 +4,7 @@
 //! users service builds from the auth service's events.
 //!
 //! Every test registers its own accounts (emails with a fresh suffix). The test cloud runs
-//! with a 4 s lockout window and a 2 s refresh grace period (`shop_e2e::shop`).
+//! with a 4 s lockout window and a 5 s refresh grace period (`shop_e2e::shop`).
 
 use std::time::Duration;
 
