@@ -18,12 +18,12 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shop_adapters::api::{Handled, respond};
 use shop_adapters::http::{json_response, no_content, parse_json};
-use shop_domain::identity::{AccountStatus, Session, Verdict, normalize_email};
+use shop_domain::identity::{Account, AccountStatus, Session, Verdict, normalize_email};
 use shop_domain::{DomainError, SessionId};
 
 use crate::Deps;
 use crate::accounts::{live_account, single};
-use crate::issue::{TokenPair, access_token, issued_access, key_set, pair, start_session};
+use crate::issue::{TokenPair, issued_access, key_set, pair, start_session};
 use crate::secret::{RefreshToken, derive, hash, new_secret, verify_password};
 
 #[derive(Deserialize)]
@@ -96,15 +96,11 @@ async fn refresh_inner(deps: &Deps, req: &Request) -> Handled {
     let token = RefreshToken::parse(&body.refresh_token).ok_or_else(invalid_refresh)?;
     // Two rounds at most: a rotation that loses the race re-reads and is judged a replay.
     for _ in 0..2 {
-        let (session, epoch) = session_of(deps, token.session_id).await?;
+        let (session, account) = session_of(deps, token.session_id).await?;
         let now = deps.clock.now();
+        let epoch = account.session_epoch;
         match session.judge(&hash(&token.secret), epoch, now, deps.config.refresh_grace) {
             Verdict::Rotate => {
-                let account = deps
-                    .accounts
-                    .account(session.user_id)
-                    .await?
-                    .ok_or_else(invalid_refresh)?;
                 let keys = key_set(deps).await?;
                 let rotation_key = new_secret()?;
                 let next_secret = derive(&rotation_key, &token.secret);
@@ -150,8 +146,6 @@ async fn replay(
         return Ok(None);
     }
     let keys = key_set(deps).await?;
-    // Checked before answering: the pair must be the one already issued.
-    access_token(deps, &keys, session.user_id, &session.issued)?;
     Ok(Some(pair(deps, &keys, session, next_secret)?))
 }
 
@@ -169,8 +163,9 @@ async fn reused(
     .into())
 }
 
-/// The session `id` and its account's current session epoch; 401 when either is gone.
-async fn session_of(deps: &Deps, id: SessionId) -> Result<(Session, u64), DomainError> {
+/// The session `id` and its account (whose roles a rotation takes and whose session epoch
+/// decides whether the session is still on); 401 when either is gone.
+async fn session_of(deps: &Deps, id: SessionId) -> Result<(Session, Account), DomainError> {
     let session = deps
         .accounts
         .session(id)
@@ -181,7 +176,7 @@ async fn session_of(deps: &Deps, id: SessionId) -> Result<(Session, u64), Domain
         .account(session.user_id)
         .await?
         .ok_or_else(invalid_refresh)?;
-    Ok((session, account.session_epoch))
+    Ok((session, account))
 }
 
 fn invalid_refresh() -> DomainError {
@@ -196,7 +191,8 @@ pub async fn logout(deps: &Deps, req: Request) -> Result<Response<Body>, Error> 
 async fn logout_inner(deps: &Deps, req: &Request) -> Handled {
     let body: RefreshBody = parse_json(req)?;
     let token = RefreshToken::parse(&body.refresh_token).ok_or_else(invalid_refresh)?;
-    let (session, epoch) = session_of(deps, token.session_id).await?;
+    let (session, account) = session_of(deps, token.session_id).await?;
+    let epoch = account.session_epoch;
     let presented = hash(&token.secret);
     let known = presented == session.current_hash
         || session.previous_hash.as_deref() == Some(presented.as_str());
