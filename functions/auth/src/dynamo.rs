@@ -141,13 +141,7 @@ impl DynamoAccounts {
         }
         match put.send().await {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(on_condition)
-            }
+            Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => Err(on_condition),
             Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
         }
     }
@@ -320,13 +314,7 @@ impl AccountStore for DynamoAccounts {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => Ok(()),
             Err(err) => Err(sdk_error("DynamoDB UpdateItem", err)),
         }
     }
@@ -397,11 +385,7 @@ impl AccountStore for DynamoAccounts {
                 });
             match put.send().await {
                 Ok(_) => return Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
+                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {
                     continue;
                 }
                 Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),

@@ -342,9 +342,7 @@ impl DynamoCatalog {
                     .await;
                 match result {
                     Ok(_) => break,
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(e) if shop_adapters::dynamo::is_condition_failed(&e) => {}
                     Err(e) => return Err(sdk_error("DynamoDB PutItem", e)),
                 }
             }

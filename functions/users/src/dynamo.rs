@@ -143,11 +143,7 @@ impl ProfileStore for DynamoProfiles {
             .await;
         match result {
             Ok(_) => Ok(profile.clone()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {
                 self.profile(profile.user_id).await?.ok_or_else(|| {
                     DomainError::Unavailable("the profile vanished while being created".to_owned())
                 })
@@ -193,13 +189,7 @@ impl ProfileStore for DynamoProfiles {
         match result {
             Ok(_) => Ok(()),
             // The profile has seen this event or a newer one: nothing to do.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => Ok(()),
             Err(err) => Err(sdk_error("DynamoDB UpdateItem", err)),
         }
     }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, TableStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,6 +57,13 @@ pub async fn get_item<T: DeserializeOwned>(
     output.item.map(from_item).transpose()
 }
 
+/// Whether `err` is DynamoDB refusing a write's condition (`ConditionalCheckFailedException`),
+/// whichever single-item operation (`PutItem`, `UpdateItem`, `DeleteItem`) failed.
+pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
+}
+
 /// Puts `item` into `table` unless an item with the same key already exists.
 ///
 /// `key_attribute` is the table's partition key attribute name (`pk`). Returns `Ok(true)` if
@@ -79,13 +87,7 @@ pub async fn put_if_absent(
         .await;
     match result {
         Ok(_) => Ok(true),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(err) if is_condition_failed(&err) => Ok(false),
         Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
     }
 }
