@@ -28,6 +28,8 @@ pub mod id;
 pub mod identity;
 pub mod money;
 pub mod ports;
+#[cfg(test)]
+mod test_support;
 pub mod timestamp;
 pub mod users;
 

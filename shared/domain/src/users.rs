@@ -624,25 +624,15 @@ mod tests {
     fn profile_updated(profile: &Profile, input: ProfileInput) -> OutgoingEvent {
         use chrono::Duration;
 
-        use crate::{Clock, CorrelationId, EventEnvelope};
-
-        struct At(DateTime<Utc>);
-        impl Clock for At {
-            fn now(&self) -> DateTime<Utc> {
-                self.0
-            }
-        }
-        let clock = At(profile.updated_at + Duration::minutes(5) + Duration::milliseconds(437));
-        let (next, changed) = profile.edited(input.validate().unwrap(), clock.now());
+        let at = profile.updated_at + Duration::minutes(5) + Duration::milliseconds(437);
+        let (next, changed) = profile.edited(input.validate().unwrap(), at);
         assert!(!changed.is_empty());
         let event = UserProfileUpdated {
             user_id: next.user_id,
             changed_fields: changed.iter().map(|f| (*f).to_owned()).collect(),
             profile: next.input(),
         };
-        EventEnvelope::new(&clock, CorrelationId::new(), next.version, event)
-            .to_outgoing()
-            .unwrap()
+        crate::test_support::outgoing_at(at, next.version, event)
     }
 
     fn new_profile() -> Profile {

@@ -541,15 +541,8 @@ mod brand {
 
 mod events {
     use super::*;
-    use crate::ports::Clock;
+    use crate::test_support::At;
     use crate::{DomainEvent, EventEnvelope};
-
-    struct At(DateTime<Utc>);
-    impl Clock for At {
-        fn now(&self) -> DateTime<Utc> {
-            self.0
-        }
-    }
 
     #[test]
     fn catalog_events_come_from_shop_catalog_with_their_resource_names() {
@@ -614,21 +607,9 @@ mod events {
 mod event_schemas {
 
     use super::*;
-    use crate::ports::{Clock, OutgoingEvent};
-    use crate::{CorrelationId, DomainEvent, EventEnvelope};
-
-    #[track_caller]
-    fn assert_matches_its_schema(event: &OutgoingEvent) {
-        shop_schemas::assert_valid(&event.source, &event.detail_type, &event.detail);
-    }
-
-    /// A clock at a time with milliseconds, as real ones are.
-    struct At(DateTime<Utc>);
-    impl Clock for At {
-        fn now(&self) -> DateTime<Utc> {
-            self.0
-        }
-    }
+    use crate::DomainEvent;
+    use crate::ports::OutgoingEvent;
+    use crate::test_support::{assert_matches_its_schema, outgoing_at};
 
     fn later(minutes: i64) -> DateTime<Utc> {
         t0() + Duration::minutes(minutes) + Duration::milliseconds(437)
@@ -636,10 +617,7 @@ mod event_schemas {
 
     /// What a handler does with its change: the envelope as the outbox item.
     fn outgoing<T: DomainEvent>(aggregate_version: u64, data: T) -> OutgoingEvent {
-        let clock = At(later(5));
-        EventEnvelope::new(&clock, CorrelationId::new(), aggregate_version, data)
-            .to_outgoing()
-            .unwrap()
+        outgoing_at(later(5), aggregate_version, data)
     }
 
     /// An active yen product with no variants, attributes or images.

@@ -6,27 +6,16 @@ use serde_json::{Value, json};
 
 use super::account::{RESET_LIFETIME, VERIFICATION_LIFETIME};
 use super::*;
-use crate::ports::{Clock, OutgoingEvent};
-use crate::{CorrelationId, DomainEvent, EventEnvelope};
+use crate::DomainEvent;
+use crate::ports::OutgoingEvent;
+use crate::test_support::{assert_matches_its_schema, outgoing_at};
 
 /// What `new_secret` makes: 32 random bytes, base64url without padding (43 characters).
 const TOKEN: &str = "q3V8fJ0-xk_2nR7TzWb9LmYcPd4sHaE1uGiKoN5vQwA";
 /// Another one, for the resent verification email and the reset.
 const OTHER_TOKEN: &str = "Zx_9Kp2mQr7-LbVt4NwYc8HfJd3sGa1eUo6iRy0ThEk";
 
-#[track_caller]
-fn assert_matches_its_schema(event: &OutgoingEvent) {
-    shop_schemas::assert_valid(&event.source, &event.detail_type, &event.detail);
-}
-
-/// A clock at a time with milliseconds, as real ones are.
-struct At(DateTime<Utc>);
-impl Clock for At {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
+/// `minutes` after the events' day began, with milliseconds, as real clocks have.
 fn later(minutes: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
         + Duration::minutes(minutes)
@@ -35,9 +24,7 @@ fn later(minutes: i64) -> DateTime<Utc> {
 
 /// What a handler does with its change: the envelope as the outbox item.
 fn outgoing<T: DomainEvent>(at: DateTime<Utc>, aggregate_version: u64, data: T) -> OutgoingEvent {
-    EventEnvelope::new(&At(at), CorrelationId::new(), aggregate_version, data)
-        .to_outgoing()
-        .unwrap()
+    outgoing_at(at, aggregate_version, data)
 }
 
 /// A stand-in for the token's hash (SHA-256, hex) that the account keeps; never in an event.
