@@ -12,9 +12,11 @@ EDGE_PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv tools build dev seed token test bench lint fmt deploy clean
+.PHONY: help venv tools build dev seed token test bench lint fmt package deploy clean
 ROLE ?= User
 N ?= 0
+# Every template `sam deploy` deploys: the root, one per service, the shared modules.
+TEMPLATES := template.yaml $(wildcard functions/*/template.yaml) $(wildcard infra/*.yaml)
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,12 +63,26 @@ bench: venv build ## measure the catalog functions (release builds): size, init,
 lint: tools ## fmt check, clippy -D warnings, cfn-lint, sam validate --lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml localstack/tests/fixture/template.yaml
-	$(PY) -m samcli validate --lint --template template.yaml
+	$(VENV)/bin/cfn-lint $(TEMPLATES) localstack/tests/fixture/template.yaml
+	@for template in $(TEMPLATES); do \
+	  echo "sam validate --lint --template $$template"; \
+	  $(PY) -m samcli validate --lint --template $$template || exit 1; \
+	done
 
-deploy: tools ## build for Lambda and deploy to your AWS account (asks on first run)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m samcli build
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m samcli deploy --guided
+# The deploy build (infra/build/Makefile): one release build of the workspace for ARCH, then
+# each function's binary copied. `sam` does not tell make the architecture, so it is set here.
+ARCH ?= arm64
+STAGE ?= dev
+PARAMS ?=
+LAMBDA_TARGET := $(if $(filter x86_64,$(ARCH)),x86_64,aarch64)-unknown-linux-gnu
+SAM := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAMBDA_TARGET=$(LAMBDA_TARGET) $(PY) -m samcli
+
+package: tools ## sam build of every function for ARCH=arm64|x86_64 (into .aws-sam/)
+	$(SAM) build --parameter-overrides Architecture=$(ARCH) Stage=$(STAGE) $(PARAMS)
+
+deploy: package ## build for Lambda and deploy to your AWS account (ARCH, STAGE, PARAMS="Name=Value …")
+	$(SAM) deploy --stack-name shop-$(STAGE) --s3-prefix shop-$(STAGE) \
+	  --parameter-overrides Architecture=$(ARCH) Stage=$(STAGE) $(PARAMS)
 
 clean: ## remove build output and the venv
 	$(CARGO) clean

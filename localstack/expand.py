@@ -7,6 +7,12 @@ placeholder S3 `CodeUri` on every function and a managed-policy map. This script
 template the way `sam package` would (code → placeholder S3 URI, state-machine definition files
 inlined), runs the translator, and prints the resulting CloudFormation JSON on stdout.
 
+Nested stacks: an `AWS::Serverless::Application` (or `AWS::CloudFormation::Stack`) whose
+`Location` (`TemplateURL`) is a local path is expanded the same way, recursively, and the result
+is embedded in the stack resource as `NestedTemplate` (with `NestedTemplatePath`, relative to
+the root template's folder), where `sam package` would upload it instead. Parameter values do not
+change what the translator makes, so every template is expanded once, whatever its parent passes.
+
 Usage: python expand.py <template.yaml> [--region R]
 Exit status 1 with a readable message on stderr when the template cannot be read or translated.
 """
@@ -133,6 +139,46 @@ def prepare(template, base_dir):
                 del properties["DefinitionUri"]
 
 
+def nested_location(resource):
+    """The local template path a nested stack names, or None (an S3 URL, a SAR application)."""
+    properties = resource.get("Properties") or {}
+    if resource.get("Type") == "AWS::Serverless::Application":
+        location = properties.get("Location")
+    elif resource.get("Type") == "AWS::CloudFormation::Stack":
+        location = properties.get("TemplateURL")
+    else:
+        return None
+    if isinstance(location, str) and not location.startswith(("s3://", "https://", "http://")):
+        return location
+    return None
+
+
+def expand(path, region, root_dir, seen):
+    """Expands the template at `path` and, recursively, the local templates it nests."""
+    real = os.path.realpath(path)
+    if real in seen:
+        fail(f"{path} nests itself (through {' -> '.join(seen)})")
+    template = load_template(path)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    nested = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if isinstance(resource, dict):
+            location = nested_location(resource)
+            if location is not None:
+                nested[logical_id] = os.path.normpath(os.path.join(base_dir, location))
+    if has_sam_transform(template):
+        prepare(template, base_dir)
+        template = translate(template, region)
+    resources = template.get("Resources") or {}
+    for logical_id, child_path in nested.items():
+        resource = resources.get(logical_id)
+        if not isinstance(resource, dict):
+            fail(f"{path}: the nested stack {logical_id} vanished in translation")
+        resource["NestedTemplatePath"] = os.path.relpath(child_path, root_dir)
+        resource["NestedTemplate"] = expand(child_path, region, root_dir, seen + [real])
+    return template
+
+
 def translate(template, region):
     os.environ["AWS_DEFAULT_REGION"] = region
     os.environ.setdefault("AWS_REGION", region)
@@ -176,10 +222,8 @@ def main():
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     args = parser.parse_args()
 
-    template = load_template(args.template)
-    if has_sam_transform(template):
-        prepare(template, os.path.dirname(os.path.abspath(args.template)))
-        template = translate(template, args.region)
+    root_dir = os.path.dirname(os.path.abspath(args.template))
+    template = expand(args.template, args.region, root_dir, [])
     json.dump(template, sys.stdout, indent=1, sort_keys=False)
     sys.stdout.write("\n")
 

@@ -171,6 +171,7 @@ impl LocalCloud {
             cfn_responses,
             edge_url: edge_url.clone(),
             bin_dir: config.bin_dir.clone(),
+            depth: 0,
         };
         let stack = provision::provision(&expanded, &context, progress).await?;
         for name in host.functions() {

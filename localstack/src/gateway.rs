@@ -80,8 +80,9 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Builds the routes of every `AWS::ApiGatewayV2::Api` in `stack` (from its resolved `Body`);
-    /// invocations go to `host`. A stack without APIs gives a gateway that answers `404`.
+    /// Builds the routes of every `AWS::ApiGatewayV2::Api` in `stack` (from its resolved `Body`,
+    /// or from the stack's `AWS::ApiGatewayV2::Route` resources naming it); invocations go to
+    /// `host`. A stack without APIs gives a gateway that answers `404`.
     pub fn from_stack(stack: &Stack, host: Arc<FunctionHost>) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -92,14 +93,17 @@ impl Gateway {
             if resource.resource_type != "AWS::ApiGatewayV2::Api" {
                 continue;
             }
-            let Some(body) = resource.properties.get("Body") else {
-                eprintln!(
-                    "localcloud: gateway: {logical_id} has no inline Body (routes defined as \
-                     AWS::ApiGatewayV2::Route resources are not emulated); it has no routes"
-                );
-                continue;
+            // An API either carries its routes in an OpenAPI `Body` (what SAM's `HttpApi`
+            // makes) or gets them as Route, Integration and Authorizer resources, here from
+            // every nested stack (AWS never mixes the two on one API: see docs/decisions.md).
+            let body = match resource.properties.get("Body") {
+                Some(body) => body.clone(),
+                None => routes::body_from_resources(resource, stack.resources.values())
+                    .with_context(|| {
+                        format!("cannot read the routes of the HTTP API {logical_id}")
+                    })?,
             };
-            let api = Api::from_body(logical_id, &resource.physical_id, body, |name, config| {
+            let api = Api::from_body(logical_id, &resource.physical_id, &body, |name, config| {
                 JwtAuthorizer::from_openapi(name, config, client.clone()).map(Arc::new)
             })
             .with_context(|| format!("cannot read the routes of the HTTP API {logical_id}"))?;

@@ -65,9 +65,9 @@ pub struct HostConfig {
 /// One function of the template, as the host runs it.
 #[derive(Clone, Debug)]
 pub struct FunctionSpec {
-    /// The template's logical id, e.g. `HealthFunction`.
+    /// The template's logical id, e.g. `GetHealthFunction`.
     pub logical_id: String,
-    /// The physical function name, e.g. `shop-local-HealthFunction`.
+    /// The physical function name, e.g. `shop-local-GetHealthFunction`.
     pub name: String,
     /// `arn:aws:lambda:{region}:123456789012:function:{name}`.
     pub arn: String,

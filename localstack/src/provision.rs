@@ -26,12 +26,16 @@ use crate::template::{self, Provisioned, Resolver, scalar_string};
 const CUSTOM_RESOURCE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything provisioning needs: where the AWS APIs are, and where functions run.
+#[derive(Clone)]
 pub struct ProvisionContext {
     /// SDK configuration pointing at the edge (which forwards to moto).
     pub sdk: aws_config::SdkConfig,
     /// The region of every ARN.
     pub region: String,
-    /// The stack name; generated physical names are `{stack_name}-{LogicalId}`.
+    /// The stack name; generated physical names are `{stack_name}-{LogicalId}`. A stack nested
+    /// in the root shares the root's name (the service templates keep their logical ids unique
+    /// across the shop); a stack nested deeper (an `infra/` module) adds its logical id:
+    /// `shop-local-CatalogOutbox-RelayOutboxFunction`.
     pub stack_name: String,
     /// Template parameter overrides.
     pub parameters: BTreeMap<String, String>,
@@ -43,12 +47,16 @@ pub struct ProvisionContext {
     pub edge_url: String,
     /// Where the function binaries are (`target/debug`).
     pub bin_dir: PathBuf,
+    /// How deep this stack is nested: 0 for the root.
+    pub depth: usize,
 }
 
-/// The provisioned stack.
+/// The provisioned stack, with its nested stacks' resources merged in.
 #[derive(Clone, Debug, Default)]
 pub struct Stack {
-    /// Every resource whose condition held, by logical id (skipped ones included).
+    /// Every resource whose condition held (skipped ones included), by logical id: the stack's
+    /// own, those of the stacks nested in the root (same logical id), and those of stacks nested
+    /// deeper as `<NestedStackId>.<LogicalId>` (the same rule as their physical names).
     pub resources: BTreeMap<String, ProvisionedResource>,
     /// The template's outputs, resolved.
     pub outputs: BTreeMap<String, Value>,
@@ -119,7 +127,15 @@ impl ProvisionedResource {
 pub async fn provision(
     template: &Value,
     ctx: &ProvisionContext,
-    progress: impl Fn(&str),
+    progress: impl Fn(&str) + Sync,
+) -> anyhow::Result<Stack> {
+    provision_at(template, ctx, &progress).await
+}
+
+async fn provision_at(
+    template: &Value,
+    ctx: &ProvisionContext,
+    progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Stack> {
     let order = template::provisioning_order(template)?;
     let mut resolver = Resolver::new(template, &ctx.region, &ctx.stack_name, &ctx.parameters)?;
@@ -157,7 +173,23 @@ pub async fn provision(
             resource_type,
             declaration,
         };
-        if emulated(resource_type) {
+        if resource_type == NESTED_STACK && declaration.get("NestedTemplate").is_some() {
+            let properties = resolver.resolve(&raw_properties).with_context(|| {
+                format!("cannot resolve the parameters of the nested stack {logical_id}")
+            })?;
+            let child = provision_nested(&logical_id, declaration, &properties, ctx, progress)
+                .await
+                .with_context(|| format!("nested stack {logical_id}"))?;
+            let mut created =
+                ProvisionedResource::new(resource_type, child.id.as_str(), child.id.as_str());
+            for (name, value) in &child.stack.outputs {
+                created = created.with(&format!("Outputs.{name}"), value.clone());
+            }
+            created.properties = properties.as_object().cloned().unwrap_or_default();
+            resolver.add_resource(&logical_id, created.provisioned());
+            stack.merge(&logical_id, ctx.depth, child.stack)?;
+            stack.resources.insert(logical_id.clone(), created);
+        } else if emulated(resource_type) {
             let properties = match resolver.resolve(&raw_properties) {
                 Ok(Value::Object(properties)) => properties,
                 Ok(other) => {
@@ -217,6 +249,99 @@ pub async fn provision(
         }
     }
     Ok(stack)
+}
+
+/// A nested stack's type (what SAM makes of an `AWS::Serverless::Application`).
+const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
+
+/// A provisioned nested stack and its id.
+struct NestedStack {
+    id: String,
+    stack: Stack,
+}
+
+/// Provisions the template `expand.py` embedded in the nested stack `logical_id`, with the
+/// parameters its parent passes (`Properties.Parameters`, resolved; CloudFormation passes every
+/// value as a string).
+async fn provision_nested(
+    logical_id: &str,
+    declaration: &Value,
+    properties: &Value,
+    ctx: &ProvisionContext,
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<NestedStack> {
+    let template = &declaration["NestedTemplate"];
+    let mut parameters = BTreeMap::new();
+    if let Some(passed) = properties.get("Parameters").and_then(Value::as_object) {
+        for (name, value) in passed {
+            let value = match value {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| scalar_string(item).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => scalar_string(other)
+                    .ok_or_else(|| anyhow!("parameter {name} is not a scalar: {other}"))?,
+            };
+            parameters.insert(name.clone(), value);
+        }
+    }
+    let stack_name = if ctx.depth == 0 {
+        ctx.stack_name.clone()
+    } else {
+        format!("{}-{logical_id}", ctx.stack_name)
+    };
+    let child = ProvisionContext {
+        stack_name,
+        parameters,
+        depth: ctx.depth + 1,
+        ..ctx.clone()
+    };
+    let path = declaration
+        .get("NestedTemplatePath")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    progress(&format!("nested stack {logical_id} ({path})"));
+    let prefixed = |line: &str| progress(&format!("{logical_id}: {line}"));
+    let stack = Box::pin(provision_at(template, &child, &prefixed)).await?;
+    let id = format!(
+        "arn:{}:cloudformation:{}:{ACCOUNT_ID}:stack/{}-{logical_id}/{}",
+        template::partition(&ctx.region),
+        ctx.region,
+        ctx.stack_name,
+        short_id(&format!("{}-{logical_id}", ctx.stack_name)),
+    );
+    Ok(NestedStack { id, stack })
+}
+
+impl Stack {
+    /// Merges a nested stack's resources into this (its parent's) view: as they are when this
+    /// is the root (`depth` 0), else under `<nested logical id>.`. Two services declaring one
+    /// logical id would give two resources one name, so that is an error.
+    fn merge(&mut self, logical_id: &str, depth: usize, child: Stack) -> anyhow::Result<()> {
+        let prefix = if depth == 0 {
+            String::new()
+        } else {
+            format!("{logical_id}.")
+        };
+        for (id, resource) in child.resources {
+            let key = format!("{prefix}{id}");
+            if self.resources.contains_key(&key) {
+                bail!(
+                    "the logical id {key} is declared twice (by the nested stack {logical_id} and \
+                     elsewhere): logical ids of the stacks nested in the root must be unique"
+                );
+            }
+            self.resources.insert(key, resource);
+        }
+        self.skipped.extend(
+            child
+                .skipped
+                .into_iter()
+                .map(|(id, kind)| (format!("{prefix}{id}"), kind)),
+        );
+        Ok(())
+    }
 }
 
 /// The types this module creates for real; everything else is synthesized and skipped.
@@ -1064,7 +1189,7 @@ impl Resource<'_> {
             .ok_or_else(|| {
                 anyhow!(
                     "function {} does not say which binary it runs: add `Metadata: {{BuildMethod: \
-                     rust-cargolambda, BuildProperties: {{Binary: <binary name>}}}}` to it in the \
+                     makefile, BuildProperties: {{Binary: <binary name>}}}}` to it in the \
                      template",
                     self.logical_id
                 )
@@ -1198,7 +1323,7 @@ impl Resource<'_> {
                 .and_then(scalar_string)
                 .unwrap_or_else(|| generated.clone())
         };
-        let short_id = short_id(self.logical_id);
+        let short_id = short_id(&generated);
         let region = &self.ctx.region;
         match kind {
             "AWS::IAM::Role" => {
@@ -1268,7 +1393,11 @@ impl Resource<'_> {
                 };
                 ProvisionedResource::new(kind, &arn, arn.as_str())
             }
-            "AWS::Lambda::EventSourceMapping" | "AWS::Lambda::Permission" => {
+            "AWS::Lambda::EventSourceMapping"
+            | "AWS::Lambda::Permission"
+            | "AWS::ApiGatewayV2::Authorizer"
+            | "AWS::ApiGatewayV2::Integration"
+            | "AWS::ApiGatewayV2::Route" => {
                 ProvisionedResource::new(kind, &short_id, short_id.as_str()).with("Id", short_id)
             }
             _ => {

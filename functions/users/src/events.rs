@@ -1,4 +1,4 @@
-//! `handle_auth_events`: the auth service's `UserVerified` and `UserRolesChanged`, delivered by
+//! `users_on_auth_events`: the auth service's `UserVerified` and `UserRolesChanged`, delivered by
 //! a bus rule through an SQS queue, become profiles. Idempotent: the store applies an event
 //! only when its aggregate version is newer than the profile's, so redeliveries and
 //! out-of-order arrivals change nothing.
@@ -24,7 +24,7 @@ struct Announced {
 }
 
 /// The SQS consumer; failed messages are reported for redelivery.
-pub async fn handle_auth_events(
+pub async fn users_on_auth_events(
     deps: &Deps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {

@@ -5,7 +5,7 @@
 //! - [`profiles`]: `GET`/`PUT`/`PATCH /api/users/me`, and the admin's `GET /api/admin/users`
 //!   and `GET /api/admin/users/{id}`.
 //! - [`addresses`]: `/api/users/me/addresses[/{id}]`: at most 20, exactly one default.
-//! - [`events`]: `handle_auth_events`, the SQS consumer of `UserVerified` and
+//! - [`events`]: `users_on_auth_events`, the SQS consumer of `UserVerified` and
 //!   `UserRolesChanged`.
 //! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory.
 //! - [`setup`]: [`Deps::from_env`] and the `serve!` macro.

@@ -79,10 +79,12 @@ fn request(fixture: &str, body: Option<Value>, sub: Option<&str>, id: Option<&st
 
 async fn consume(world: &World, fixture: &str) -> usize {
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(fixture).unwrap();
-    let response =
-        users::events::handle_auth_events(&world.deps, LambdaEvent::new(event, Context::default()))
-            .await
-            .unwrap();
+    let response = users::events::users_on_auth_events(
+        &world.deps,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .unwrap();
     response.batch_item_failures.len()
 }
 
@@ -99,13 +101,13 @@ async fn profile(world: &World) -> shop_domain::users::Profile {
 async fn user_verified_twice_makes_one_profile_and_older_roles_never_win() {
     let world = world();
     assert_eq!(
-        consume(&world, fixture!("handle-auth-events/user-verified")).await,
+        consume(&world, fixture!("users-on-auth-events/user-verified")).await,
         0
     );
     let first = profile(&world).await;
     assert_eq!(first.full_name, "Ann Lee");
     assert_eq!(
-        consume(&world, fixture!("handle-auth-events/user-verified")).await,
+        consume(&world, fixture!("users-on-auth-events/user-verified")).await,
         0
     );
     assert_eq!(
@@ -115,14 +117,14 @@ async fn user_verified_twice_makes_one_profile_and_older_roles_never_win() {
     );
 
     assert_eq!(
-        consume(&world, fixture!("handle-auth-events/user-roles-changed")).await,
+        consume(&world, fixture!("users-on-auth-events/user-roles-changed")).await,
         0
     );
     let promoted = profile(&world).await;
     assert_eq!(promoted.roles.len(), 2);
     // A late redelivery of the older event does not take the Seller role away.
     assert_eq!(
-        consume(&world, fixture!("handle-auth-events/user-verified")).await,
+        consume(&world, fixture!("users-on-auth-events/user-verified")).await,
         0
     );
     assert_eq!(profile(&world).await, promoted);
@@ -140,7 +142,7 @@ async fn a_first_read_makes_the_profile_and_the_event_completes_it() {
     assert_eq!(body["email"], "ann@example.com");
     assert_eq!(body["fullName"], "");
     assert_eq!(
-        consume(&world, fixture!("handle-auth-events/user-verified")).await,
+        consume(&world, fixture!("users-on-auth-events/user-verified")).await,
         0
     );
     let (_, body) = call!(
@@ -322,13 +324,13 @@ async fn the_admin_list_filters_and_pages() {
         let id = format!("01JBQ00000000000000000AA0{n}");
         let data = json!({"userId": id, "email": format!("{name}@example.com"), "fullName": name, "roles": roles});
         let mut event: Value =
-            serde_json::from_str(fixture!("handle-auth-events/user-verified")).unwrap();
+            serde_json::from_str(fixture!("users-on-auth-events/user-verified")).unwrap();
         let mut body: Value =
             serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
         body["detail"]["data"] = data;
         event["Records"][0]["body"] = json!(body.to_string());
         let sqs = serde_json::from_value(event).unwrap();
-        users::events::handle_auth_events(&world.deps, LambdaEvent::new(sqs, Context::default()))
+        users::events::users_on_auth_events(&world.deps, LambdaEvent::new(sqs, Context::default()))
             .await
             .unwrap();
     }

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::cors::Cors;
 use super::jwt::JwtAuthorizer;
+use crate::provision::ProvisionedResource;
 
 /// The OpenAPI keys that name an operation, and the method each stands for (`None` = ANY).
 const OPERATIONS: [(&str, Option<&str>); 9] = [
@@ -248,6 +249,134 @@ impl Api {
     }
 }
 
+/// The OpenAPI document API Gateway would export for `api` (a plain `AWS::ApiGatewayV2::Api`)
+/// given the `AWS::ApiGatewayV2::Route`, `Integration` and `Authorizer` resources among
+/// `resources` whose `ApiId` is this API's id: paths with their Lambda integrations and
+/// `security`, the JWT authorizers as security schemes, `CorsConfiguration` as
+/// `x-amazon-apigateway-cors`.
+pub(crate) fn body_from_resources<'a>(
+    api: &ProvisionedResource,
+    resources: impl Iterator<Item = &'a ProvisionedResource> + Clone,
+) -> anyhow::Result<Value> {
+    let of_api = |kind: &'static str| {
+        resources.clone().filter(move |resource| {
+            resource.resource_type == kind
+                && resource.properties.get("ApiId").and_then(Value::as_str)
+                    == Some(api.physical_id.as_str())
+        })
+    };
+    let mut schemes = Map::new();
+    for authorizer in of_api("AWS::ApiGatewayV2::Authorizer") {
+        let props = &authorizer.properties;
+        let kind = props
+            .get("AuthorizerType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let jwt = props.get("JwtConfiguration").cloned().unwrap_or_default();
+        let config = serde_json::json!({
+            "type": kind,
+            "identitySource": props.get("IdentitySource").cloned().unwrap_or(Value::Null),
+            "jwtConfiguration": {
+                "issuer": jwt.get("Issuer").cloned().unwrap_or(Value::Null),
+                "audience": jwt.get("Audience").cloned().unwrap_or(Value::Null),
+            },
+        });
+        schemes.insert(
+            authorizer.physical_id.clone(),
+            serde_json::json!({ "x-amazon-apigateway-authorizer": config }),
+        );
+    }
+    let integrations: BTreeMap<&str, &ProvisionedResource> =
+        of_api("AWS::ApiGatewayV2::Integration")
+            .map(|integration| (integration.physical_id.as_str(), integration))
+            .collect();
+    let mut paths = Map::new();
+    for route in of_api("AWS::ApiGatewayV2::Route") {
+        let props = &route.properties;
+        let key = props
+            .get("RouteKey")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("route {} has no RouteKey", route.physical_id))?;
+        let (method, path) = match key.split_once(' ') {
+            Some((method, path)) => (method, path),
+            None => ("ANY", key),
+        };
+        let operation_key = if method == "ANY" {
+            "x-amazon-apigateway-any-method".to_owned()
+        } else {
+            method.to_ascii_lowercase()
+        };
+        let target = props.get("Target").and_then(Value::as_str).unwrap_or("");
+        let integration = target
+            .strip_prefix("integrations/")
+            .and_then(|id| integrations.get(id))
+            .ok_or_else(|| {
+                anyhow!("route {key}: its Target {target:?} names no integration of this API")
+            })?;
+        let integration = &integration.properties;
+        let mut operation = Map::new();
+        operation.insert(
+            "x-amazon-apigateway-integration".to_owned(),
+            serde_json::json!({
+                "type": integration.get("IntegrationType").cloned().unwrap_or(Value::Null),
+                "uri": integration.get("IntegrationUri").cloned().unwrap_or(Value::Null),
+                "payloadFormatVersion": integration
+                    .get("PayloadFormatVersion")
+                    .cloned()
+                    .unwrap_or_else(|| Value::from("2.0")),
+            }),
+        );
+        let authorization = props
+            .get("AuthorizationType")
+            .and_then(Value::as_str)
+            .unwrap_or("NONE");
+        if !authorization.eq_ignore_ascii_case("NONE") {
+            let authorizer = props
+                .get("AuthorizerId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("route {key} is {authorization} without AuthorizerId"))?;
+            let scopes = props
+                .get("AuthorizationScopes")
+                .cloned()
+                .unwrap_or_else(|| Value::Array(Vec::new()));
+            operation.insert(
+                "security".to_owned(),
+                serde_json::json!([{ authorizer: scopes }]),
+            );
+        }
+        let item = paths
+            .entry(path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if item.get(&operation_key).is_some() {
+            bail!("two routes have the key {key}");
+        }
+        item[&operation_key] = Value::Object(operation);
+    }
+    let mut body = serde_json::json!({
+        "openapi": "3.0.1",
+        "paths": paths,
+        "components": { "securitySchemes": schemes },
+    });
+    if let Some(cors) = api
+        .properties
+        .get("CorsConfiguration")
+        .and_then(Value::as_object)
+    {
+        // CloudFormation's `AllowOrigins` is the extension's `allowOrigins`.
+        let cors: Map<String, Value> = cors
+            .iter()
+            .map(|(key, value)| {
+                let mut chars = key.chars();
+                let first = chars.next().map(|c| c.to_ascii_lowercase());
+                (first.into_iter().chain(chars).collect(), value.clone())
+            })
+            .collect();
+        body["x-amazon-apigateway-cors"] = Value::Object(cors);
+    }
+    Ok(body)
+}
+
 /// `{"Jwt": ["scope"]}` entries → the route's authorization. The first entry decides (API Gateway
 /// allows one authorizer per route).
 fn authorization(
@@ -442,5 +571,90 @@ mod tests {
             api.routes[0].function,
             "arn:aws:lambda:us-east-1:123456789012:function:f"
         );
+    }
+
+    fn resource(kind: &str, id: &str, properties: Value) -> ProvisionedResource {
+        ProvisionedResource {
+            resource_type: kind.to_owned(),
+            physical_id: id.to_owned(),
+            ref_value: Value::from(id),
+            attributes: BTreeMap::new(),
+            properties: properties.as_object().cloned().unwrap(),
+        }
+    }
+
+    #[test]
+    fn routes_declared_as_resources_become_the_same_document_sam_writes() {
+        let api = resource(
+            "AWS::ApiGatewayV2::Api",
+            "api1",
+            json!({"CorsConfiguration": {"AllowOrigins": ["*"], "MaxAge": 600}}),
+        );
+        let function = "arn:aws:lambda:us-east-1:123456789012:function:f";
+        let resources = [
+            resource(
+                "AWS::ApiGatewayV2::Authorizer",
+                "auth1",
+                json!({"ApiId": "api1", "AuthorizerType": "JWT",
+                       "IdentitySource": ["$request.header.Authorization"],
+                       "JwtConfiguration": {"Issuer": "https://issuer", "Audience": ["shop"]}}),
+            ),
+            resource(
+                "AWS::ApiGatewayV2::Integration",
+                "int1",
+                json!({"ApiId": "api1", "IntegrationType": "AWS_PROXY",
+                       "IntegrationUri": function, "PayloadFormatVersion": "2.0"}),
+            ),
+            resource(
+                "AWS::ApiGatewayV2::Route",
+                "r1",
+                json!({"ApiId": "api1", "RouteKey": "GET /things/{id}", "Target": "integrations/int1"}),
+            ),
+            resource(
+                "AWS::ApiGatewayV2::Route",
+                "r2",
+                json!({"ApiId": "api1", "RouteKey": "DELETE /things/{id}", "Target": "integrations/int1",
+                       "AuthorizationType": "JWT", "AuthorizerId": "auth1",
+                       "AuthorizationScopes": ["shop/admin"]}),
+            ),
+            // Another API's route is not this API's.
+            resource(
+                "AWS::ApiGatewayV2::Route",
+                "r3",
+                json!({"ApiId": "api2", "RouteKey": "GET /other", "Target": "integrations/int9"}),
+            ),
+        ];
+        let body = body_from_resources(&api, resources.iter()).unwrap();
+        let item = &body["paths"]["/things/{id}"];
+        assert_eq!(
+            item["get"]["x-amazon-apigateway-integration"]["uri"],
+            function
+        );
+        assert!(item["get"].get("security").is_none());
+        assert_eq!(
+            item["delete"]["security"],
+            json!([{"auth1": ["shop/admin"]}])
+        );
+        assert!(body["paths"].get("/other").is_none());
+        let config =
+            &body["components"]["securitySchemes"]["auth1"]["x-amazon-apigateway-authorizer"];
+        assert_eq!(config["type"], "jwt");
+        assert_eq!(config["jwtConfiguration"]["issuer"], "https://issuer");
+        assert_eq!(
+            body["x-amazon-apigateway-cors"]["allowOrigins"],
+            json!(["*"])
+        );
+        assert_eq!(body["x-amazon-apigateway-cors"]["maxAge"], 600);
+    }
+
+    #[test]
+    fn a_route_whose_target_is_no_integration_of_the_api_is_an_error() {
+        let api = resource("AWS::ApiGatewayV2::Api", "api1", json!({}));
+        let route = resource(
+            "AWS::ApiGatewayV2::Route",
+            "r1",
+            json!({"ApiId": "api1", "RouteKey": "GET /x", "Target": "integrations/missing"}),
+        );
+        assert!(body_from_resources(&api, [route].iter()).is_err());
     }
 }

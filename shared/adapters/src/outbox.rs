@@ -427,7 +427,7 @@ mod tests {
     use crate::memory::{FixedClock, MemoryPublisher};
 
     /// Two outbox inserts around a product MODIFY, as the stream delivers them.
-    const INSERT: &str = include_str!("../../../events/relay-catalog-outbox/insert.json");
+    const INSERT: &str = include_str!("../../../events/relay-outbox/insert.json");
 
     fn fixture() -> Value {
         serde_json::from_str(INSERT).unwrap()

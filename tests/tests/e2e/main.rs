@@ -8,6 +8,7 @@ mod client;
 mod gateway;
 mod identity;
 mod openapi;
+mod templates;
 mod tokens;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
@@ -33,7 +34,7 @@ fn every_table_of_the_template_is_listed_through_the_edge() {
 fn the_health_function_answers_through_the_edge_invoke_api() {
     shop().run(|cloud| async move {
         let event = include_str!("../../../events/get-health/ok.json");
-        let name = &cloud.stack().resources["HealthFunction"].physical_id;
+        let name = &cloud.stack().resources["GetHealthFunction"].physical_id;
         let url = format!(
             "{}/2015-03-31/functions/{name}/invocations",
             cloud.edge_url()

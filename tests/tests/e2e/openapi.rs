@@ -1,4 +1,4 @@
-//! openapi.yaml and template.yaml describe the same routes, with the same scopes.
+//! openapi.yaml and the service templates describe the same routes, with the same scopes.
 
 use std::collections::BTreeSet;
 
@@ -38,18 +38,30 @@ async fn python() -> std::path::PathBuf {
         .unwrap()
 }
 
+/// The routes the service stacks attach to the shop's API (`AWS::ApiGatewayV2::Route`).
 async fn template_routes() -> BTreeSet<Route> {
-    let expanded = localcloud::template::expand(
-        &python().await,
-        &repo_root().join("template.yaml"),
-        "us-east-1",
-    )
-    .await
-    .unwrap();
     let mut routes = BTreeSet::new();
-    for resource in expanded["Resources"].as_object().unwrap().values() {
-        if resource["Type"] == "AWS::ApiGatewayV2::Api" {
-            routes.extend(routes_of(&resource["Properties"]["Body"]["paths"]));
+    for stack in crate::templates::expanded_stacks().await {
+        for resource in stack.template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, r)| r)
+        {
+            if resource["Type"] != "AWS::ApiGatewayV2::Route" {
+                continue;
+            }
+            let properties = &resource["Properties"];
+            let key = properties["RouteKey"].as_str().expect("a RouteKey");
+            let (method, path) = key.split_once(' ').expect("METHOD /path");
+            let mut scopes: Vec<String> = properties["AuthorizationScopes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|scope| scope.as_str().map(str::to_owned))
+                .collect();
+            scopes.sort();
+            routes.insert((method.to_owned(), path.to_owned(), scopes));
         }
     }
     routes
@@ -82,11 +94,11 @@ async fn every_template_route_is_in_openapi_and_nothing_else_is() {
     let phantom: Vec<_> = documented.difference(&template).collect();
     assert!(
         undocumented.is_empty(),
-        "in template.yaml, not in openapi.yaml: {undocumented:?}"
+        "in the templates, not in openapi.yaml: {undocumented:?}"
     );
     assert!(
         phantom.is_empty(),
-        "in openapi.yaml, not in template.yaml: {phantom:?}"
+        "in openapi.yaml, not in the templates: {phantom:?}"
     );
 }
 
