@@ -7,9 +7,14 @@
 //!   `UserVerified`; a wrong, used or expired token is a 400.
 //! - `resend_verification`: `POST /api/auth/resend-verification` `{email}` → 202 whatever
 //!   the email, so the answer tells nobody which addresses are registered.
-//! - `set_roles`: `PUT /api/admin/users/{id}/roles` `{roles}` (Admin) → 200, publishes
+//! - `set_user_roles`: `PUT /api/admin/users/{id}/roles` `{roles}` (Admin) → 200, publishes
 //!   `UserRolesChanged` when the roles change.
 
+use crate::domain::account::VERIFICATION_LIFETIME;
+use crate::domain::{
+    Account, AccountStatus, OneTimeToken, Registration, Role, UserRegistered, UserRolesChanged,
+    UserVerified, VerificationEmailRequested, normalize_email,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
@@ -17,11 +22,6 @@ use serde::Deserialize;
 use serde_json::json;
 use shop_adapters::api::{Caller, Handled, correlation_id, envelope, respond};
 use shop_adapters::http::{json_response, parse_json, path_id};
-use shop_domain::identity::account::VERIFICATION_LIFETIME;
-use shop_domain::identity::{
-    Account, AccountStatus, OneTimeToken, Registration, Role, UserRegistered, UserRolesChanged,
-    UserVerified, VerificationEmailRequested, normalize_email,
-};
 use shop_domain::{DomainError, DomainEvent, EventEnvelope, UserId};
 
 use crate::Deps;
@@ -175,11 +175,11 @@ struct RolesBody {
 }
 
 /// `PUT /api/admin/users/{id}/roles` (Admin).
-pub async fn set_roles(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
-    respond(set_roles_inner(deps, &req).await)
+pub async fn set_user_roles(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+    respond(set_user_roles_inner(deps, &req).await)
 }
 
-async fn set_roles_inner(deps: &Deps, req: &Request) -> Handled {
+async fn set_user_roles_inner(deps: &Deps, req: &Request) -> Handled {
     Caller::required(req)?.ensure_admin()?;
     let user_id: UserId = path_id(req, "id")?;
     let body: RolesBody = parse_json(req)?;

@@ -13,6 +13,7 @@
 //! right after a rotation, must see it. TTL deletion lags (up to 48 h on AWS, never in
 //! moto), so lapsed accounts and ended sessions are judged by their data, not their absence.
 
+use crate::domain::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -20,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, to_item};
 use shop_adapters::outbox::{outbox_put_event, transact_error};
-use shop_domain::identity::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
 
 /// The auth table.

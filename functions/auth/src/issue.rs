@@ -5,10 +5,10 @@
 //! and `jti`. A replay within the refresh grace period signs the stored claims again with the
 //! stored key: RS256 (PKCS #1 v1.5) signatures are deterministic, so it is the same token.
 
+use crate::domain::{Account, IssuedAccess, Role, Session};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use shop_adapters::tokens::{AccessClaims, KeySet, SigningKey, sign};
-use shop_domain::identity::{Account, IssuedAccess, Role, Session};
 use shop_domain::{DomainError, UserId};
 
 use crate::Deps;

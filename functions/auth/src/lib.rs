@@ -2,30 +2,32 @@
 //!
 //! A tour:
 //! - [`accounts`]: `register`, `verify_email`, `resend_verification`, and the admin's
-//!   `set_roles`.
-//! - [`sessions`]: `login` (with the lockout), `refresh` (rotation, grace, reuse detection),
-//!   `logout`, and `jwks`, the public keys on the API.
+//!   `set_user_roles`.
+//! - [`sessions`]: `login` (with the lockout), `refresh_token` (rotation, grace, reuse detection),
+//!   `logout`, and `get_jwks`, the public keys on the API.
 //! - [`passwords`]: `change_password`, `forgot_password`, `reset_password`.
 //! - [`issue`]: access tokens and refresh tokens: signing with the current key, a new session
 //!   per login.
 //! - [`secret`]: random one-time and refresh secrets, their hashes, the rotation derivation,
 //!   and argon2id password hashes.
 //! - [`dynamo`] and [`memory`]: the [`AccountStore`] on DynamoDB and in memory (handler tests).
-//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro.
+//! - [`setup`]: [`Deps::from_env`], read once by each `src/bin/<function>.rs`.
 //!
 //! The rules (email normalisation, password policy, session verdicts, the lockout window)
-//! live in `shop_domain::identity`; this crate wires them to HTTP, hashing and storage. No
+//! live in [`domain`]; the rest of this crate wires them to HTTP, hashing and storage. No
 //! log line carries a password, a token, a secret or a hash: handlers log user ids only.
 
 use std::sync::Arc;
 
+use crate::domain::{AccountStore, LockoutPolicy};
 use chrono::TimeDelta;
-use shop_domain::identity::{AccountStore, LockoutPolicy};
 use shop_domain::{Clock, SecretSource};
 
 pub mod accounts;
+pub mod domain;
 pub mod dynamo;
 pub mod issue;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod passwords;
 pub mod secret;

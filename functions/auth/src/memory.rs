@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::domain::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_domain::identity::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
 
 /// Accounts by email, sessions by id, attempts by email, and the events written.

@@ -8,15 +8,15 @@
 //! - `reset_password`: `POST /api/auth/reset-password` `{email, token, newPassword}` → 200;
 //!   ends every session and clears the login lockout. A wrong, used or expired token is a 400.
 
+use crate::domain::account::RESET_LIFETIME;
+use crate::domain::{
+    Account, AccountStatus, PasswordResetRequested, check_password, normalize_email,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shop_adapters::api::{Caller, Handled, respond};
 use shop_adapters::http::{json_response, parse_json};
-use shop_domain::identity::account::RESET_LIFETIME;
-use shop_domain::identity::{
-    Account, AccountStatus, PasswordResetRequested, check_password, normalize_email,
-};
 use shop_domain::{DomainError, UserId};
 
 use crate::Deps;

@@ -6,7 +6,7 @@
 //! - [`hash`]: SHA-256, hex. Enough for random 256-bit secrets (nothing to brute-force), unlike
 //!   passwords, which get argon2id ([`hash_password`]).
 //! - [`derive`]: the next refresh secret, HMAC-SHA256 of the consumed secret under the
-//!   rotation's random key (see `shop_domain::identity::sessions`).
+//!   rotation's random key (see `crate::domain::sessions`).
 //! - [`RefreshToken`]: a session id and a secret, `<sessionId>.<secret>`.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

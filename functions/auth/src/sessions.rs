@@ -4,21 +4,21 @@
 //!   email and a wrong password get the same 401 after the same work (a dummy hash is
 //!   checked). An unverified account gets 403, but only after the right password. Failed
 //!   logins per email are counted; a locked email gets 429 with `Retry-After` whatever the
-//!   password (see `shop_domain::identity::lockout`).
-//! - `refresh`: `POST /api/auth/refresh` `{refreshToken}` → 200 with a new pair; the verdicts
-//!   are `shop_domain::identity::sessions`'. Roles are reloaded from the account.
+//!   password (see `crate::domain::lockout`).
+//! - `refresh_token`: `POST /api/auth/refresh` `{refreshToken}` → 200 with a new pair; the verdicts
+//!   are `crate::domain::sessions`'. Roles are reloaded from the account.
 //! - `logout`: `POST /api/auth/logout` `{refreshToken}` → 204, the session revoked. Access
 //!   tokens already issued stay valid until they expire (at most the access lifetime): the
 //!   gateway checks signatures, not a revocation list.
-//! - `jwks`: `GET /.well-known/jwks.json`, the public keys (also published by the issuer).
+//! - `get_jwks`: `GET /.well-known/jwks.json`, the public keys (also published by the issuer).
 
+use crate::domain::{Account, AccountStatus, Session, Verdict, normalize_email};
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CACHE_CONTROL, HeaderValue};
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shop_adapters::api::{Handled, respond};
 use shop_adapters::http::{json_response, no_content, parse_json};
-use shop_domain::identity::{Account, AccountStatus, Session, Verdict, normalize_email};
 use shop_domain::{DomainError, SessionId};
 
 use crate::Deps;
@@ -87,7 +87,7 @@ struct RefreshBody {
 }
 
 /// `POST /api/auth/refresh`.
-pub async fn refresh(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+pub async fn refresh_token(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
     respond(refresh_inner(deps, &req).await)
 }
 
@@ -213,7 +213,7 @@ async fn logout_inner(deps: &Deps, req: &Request) -> Handled {
 }
 
 /// `GET /.well-known/jwks.json`.
-pub async fn jwks(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+pub async fn get_jwks(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
     let _ = req;
     respond(jwks_inner(deps).await)
 }

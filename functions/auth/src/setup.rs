@@ -1,14 +1,14 @@
 //! What every auth function binary does before serving: read the environment once, build the
-//! AWS clients once, and run one handler. Each `src/bin/<function>.rs` is one line,
-//! [`serve!`](crate::serve), naming its handler.
+//! AWS clients once ([`Deps::from_env`]); each `src/bin/<function>.rs` `main` then runs one
+//! handler.
 
 use std::sync::Arc;
 
+use crate::domain::LockoutPolicy;
 use chrono::TimeDelta;
 use shop_adapters::secrets::CachedSecrets;
 use shop_adapters::{aws, config};
 use shop_domain::SystemClock;
-use shop_domain::identity::LockoutPolicy;
 
 use crate::dynamo::DynamoAccounts;
 use crate::{AuthConfig, Deps};
@@ -45,13 +45,4 @@ impl Deps {
             config: auth,
         })
     }
-}
-
-/// The `main` of an auth HTTP function: tracing, [`Deps::from_env`], then `handler` for every
-/// request, e.g. `auth::serve!(auth::sessions::login);`.
-#[macro_export]
-macro_rules! serve {
-    ($handler:path) => {
-        shop_adapters::serve_http!($crate::Deps, $handler);
-    };
 }

@@ -11,10 +11,10 @@
 //!   409. A PUT that changes nothing writes nothing and emits no event.
 //! - A brand that any product (in any status) has cannot be deleted: 409.
 
+use crate::domain::{Brand, BrandCreated, BrandDeleted, BrandInput, BrandModified};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
-use shop_domain::catalog::{Brand, BrandCreated, BrandDeleted, BrandInput, BrandModified};
 use shop_domain::{BrandId, DomainError};
 
 use crate::Deps;

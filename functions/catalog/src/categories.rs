@@ -12,13 +12,13 @@
 //!   409. A PUT that changes nothing writes nothing and emits no event.
 //! - A category with sub-categories or with products (in any status) cannot be deleted: 409.
 
+use crate::domain::{
+    Category, CategoryCreated, CategoryDeleted, CategoryInput, CategoryModified, CategoryTree,
+};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use serde::Serialize;
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
-use shop_domain::catalog::{
-    Category, CategoryCreated, CategoryDeleted, CategoryInput, CategoryModified, CategoryTree,
-};
 use shop_domain::{CategoryId, DomainError};
 
 use crate::Deps;

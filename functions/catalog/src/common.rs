@@ -12,6 +12,7 @@
 //! - Query strings: [`query_pairs`], [`PageParams`] (`pageSize` and `nextToken`, nothing
 //!   else), [`ensure_no_params`], and the body of a paged list, [`ListBody`].
 
+use crate::domain::{Versioned, if_match};
 use lambda_http::http::header::{ETAG, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Request};
@@ -22,7 +23,6 @@ pub use shop_adapters::api::{
     query_pairs, respond,
 };
 use shop_adapters::http::{ApiError, json_response, path_id};
-use shop_domain::catalog::{Versioned, if_match};
 use shop_domain::{DomainError, DomainEvent, OutgoingEvent};
 
 use crate::Deps;
@@ -81,7 +81,7 @@ pub fn fresh_or_not_modified<T: Serialize + ?Sized>(
     body: &T,
     resource: &impl Versioned,
 ) -> Response<Body> {
-    if shop_domain::catalog::not_modified(header(req, IF_NONE_MATCH.as_str()), resource) {
+    if crate::domain::not_modified(header(req, IF_NONE_MATCH.as_str()), resource) {
         not_modified_response(resource)
     } else {
         json_with_etag(StatusCode::OK, body, resource)

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use crate::domain::{Product, ProductQuery, SortBy};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -20,7 +21,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use shop_domain::catalog::{Product, ProductQuery, SortBy};
 use shop_domain::{DomainError, ProductId, SecretSource};
 
 type HmacSha256 = Hmac<Sha256>;

@@ -38,6 +38,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::domain::{
+    Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore,
+    ProductView,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -49,10 +53,6 @@ use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, from_item, to_item};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
-use shop_domain::catalog::{
-    Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore,
-    ProductView,
-};
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
 
 use crate::cursor::{CursorKey, ListCursor, SortKey};
@@ -1201,7 +1201,7 @@ mod tests {
 
     #[test]
     fn a_product_item_roundtrips_with_its_index_keys() {
-        let input = shop_domain::catalog::ProductInput::from_json(&serde_json::json!({
+        let input = crate::domain::ProductInput::from_json(&serde_json::json!({
             "name": "Mug", "price": 1999, "currency": "EUR", "status": "draft",
             "categoryId": CategoryId::new().to_string(), "brandId": BrandId::new().to_string(),
         }))

@@ -17,24 +17,26 @@
 //!   `nextToken`s it and the in-memory stores issue.
 //! - [`memory`]: in-memory [`ProductStore`], [`CategoryStore`] and [`BrandStore`] that record
 //!   the outbox event of every write, for the handler tests.
-//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro, so each `src/bin/<function>.rs`
-//!   is one line naming its handler.
+//! - [`setup`]: [`Deps::from_env`], which each `src/bin/<function>.rs` `main` calls once
+//!   before running its handler.
 //!
 //! The domain rules (validation, merge patch, ETags, the category tree, list semantics,
-//! events) live in `shop_domain::catalog`; this crate wires them to HTTP and the stores.
+//! events) live in [`domain`]; the rest of this crate wires them to HTTP and the stores.
 
 use std::sync::Arc;
 
+use crate::domain::{BrandStore, CategoryStore, ProductStore};
 use shop_domain::Clock;
-use shop_domain::catalog::{BrandStore, CategoryStore, ProductStore};
 
 pub mod auth;
 pub mod brands;
 pub mod categories;
 pub mod common;
 pub mod cursor;
+pub mod domain;
 pub mod dynamo;
 pub mod listing;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod products;
 pub mod setup;

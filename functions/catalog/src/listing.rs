@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::{Product, ProductQuery, ProductStatus, SortOrder};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_domain::catalog::{Product, ProductQuery, ProductStatus, SortOrder};
 use shop_domain::{BrandId, CategoryId, ProductId};
 
 use crate::cursor::{ListCursor, SortKey};
@@ -127,8 +127,8 @@ pub fn page(
 mod tests {
     use std::collections::HashSet;
 
+    use crate::domain::{ProductInput, filter_and_sort};
     use serde_json::json;
-    use shop_domain::catalog::{ProductInput, filter_and_sort};
 
     use super::*;
 

@@ -16,11 +16,11 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use async_trait::async_trait;
-use shop_domain::catalog::{
+use crate::domain::{
     Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore, SortBy,
     SortOrder, filter_and_sort,
 };
+use async_trait::async_trait;
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
 
 use crate::cursor::{ListCursor, Signer, SortKey};
@@ -462,9 +462,9 @@ fn decode_offset(token: &str) -> Result<usize, DomainError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::ProductInput;
     use chrono::Utc;
     use serde_json::json;
-    use shop_domain::catalog::ProductInput;
 
     use super::*;
 
@@ -512,7 +512,7 @@ mod tests {
     async fn brand_pages_cover_every_brand_and_refuse_altered_tokens() {
         let store = MemoryBrandStore::new();
         for name in ["Zeta", "alpha", "Beta", "gamma", "Delta"] {
-            let input = shop_domain::catalog::BrandInput {
+            let input = crate::domain::BrandInput {
                 name: name.into(),
                 ..Default::default()
             };
@@ -540,7 +540,7 @@ mod tests {
     async fn slugs_are_unique_per_store() {
         let store = MemoryBrandStore::new();
         let make = |name: &str| {
-            let input = shop_domain::catalog::BrandInput {
+            let input = crate::domain::BrandInput {
                 name: name.into(),
                 ..Default::default()
             };

@@ -14,14 +14,14 @@
 //! - A seller's own list shows every status and only their products, whoever calls it: an
 //!   Admin sees their own there too, not everyone's.
 
+use crate::domain::{
+    CategoryTree, Product, ProductCreated, ProductDeleted, ProductInput, ProductModified,
+    ProductQuery, if_match,
+};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
-use shop_domain::catalog::{
-    CategoryTree, Product, ProductCreated, ProductDeleted, ProductInput, ProductModified,
-    ProductQuery, if_match,
-};
 use shop_domain::{DomainError, ProductId};
 
 use crate::Deps;

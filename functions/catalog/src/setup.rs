@@ -1,6 +1,5 @@
-//! What every catalog function binary does before serving: read the environment once, build
-//! the AWS clients once, and run one handler. Each `src/bin/<function>.rs` is one line,
-//! [`serve!`](crate::serve), naming its handler.
+//! What every catalog function binary does before serving: read the environment once and
+//! build the AWS clients once ([`Deps::from_env`]); its `main` then runs one handler.
 
 use std::sync::Arc;
 
@@ -38,13 +37,4 @@ impl Deps {
             clock: Arc::new(SystemClock),
         })
     }
-}
-
-/// The `main` of a catalog HTTP function: tracing, [`Deps::from_env`], then `handler` for
-/// every request, e.g. `catalog::serve!(catalog::products::get_product);`.
-#[macro_export]
-macro_rules! serve {
-    ($handler:path) => {
-        shop_adapters::serve_http!($crate::Deps, $handler);
-    };
 }

@@ -101,7 +101,7 @@ mod tests {
     use shop_adapters::memory::FixedClock;
 
     use super::*;
-    use crate::mail::{MemoryMailer, MemorySentLog};
+    use crate::mail::memory::{MemoryMailer, MemorySentLog};
 
     fn deps(mailer: Arc<MemoryMailer>) -> Deps {
         Deps {

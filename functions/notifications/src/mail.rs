@@ -1,13 +1,10 @@
 //! Sending mail, and remembering what was sent.
 //!
 //! - [`Mailer`]: sends one [`Email`]. [`SesMailer`] uses SES v2 `SendEmail` (locally the AWS
-//!   edge, which keeps a mailbox of everything sent); [`MemoryMailer`] keeps mails for tests.
+//!   edge, which keeps a mailbox of everything sent); [`memory::MemoryMailer`] keeps mails for tests.
 //! - [`SentLog`]: which events already became a message. [`DynamoSentLog`] keeps a
-//!   `SENT#<eventId>` item (TTL 7 days, longer than SQS keeps a message); [`MemorySentLog`]
+//!   `SENT#<eventId>` item (TTL 7 days, longer than SQS keeps a message); [`memory::MemorySentLog`]
 //!   a set.
-
-use std::collections::HashSet;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -148,52 +145,61 @@ impl SentLog for DynamoSentLog {
     }
 }
 
-/// Keeps every mail, for tests; can be told to fail.
-#[derive(Default)]
-pub struct MemoryMailer {
-    sent: Mutex<Vec<Email>>,
-    failing: Mutex<bool>,
-}
+/// In-memory adapters of the ports, for tests only.
+#[cfg(test)]
+pub mod memory {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
 
-impl MemoryMailer {
-    /// The mails sent, oldest first.
-    pub fn sent(&self) -> Vec<Email> {
-        self.sent.lock().unwrap().clone()
+    use super::*;
+
+    /// Keeps every mail, for tests; can be told to fail.
+    #[derive(Default)]
+    pub struct MemoryMailer {
+        sent: Mutex<Vec<Email>>,
+        failing: Mutex<bool>,
     }
 
-    /// Makes every send fail (`true`) or work again.
-    pub fn fail(&self, failing: bool) {
-        *self.failing.lock().unwrap() = failing;
-    }
-}
-
-#[async_trait]
-impl Mailer for MemoryMailer {
-    async fn send(&self, email: &Email) -> Result<(), DomainError> {
-        if *self.failing.lock().unwrap() {
-            return Err(DomainError::Unavailable(
-                "the mail service is down".to_owned(),
-            ));
+    impl MemoryMailer {
+        /// The mails sent, oldest first.
+        pub fn sent(&self) -> Vec<Email> {
+            self.sent.lock().unwrap().clone()
         }
-        self.sent.lock().unwrap().push(email.clone());
-        Ok(())
-    }
-}
 
-/// A set of event ids, for tests.
-#[derive(Default)]
-pub struct MemorySentLog {
-    ids: Mutex<HashSet<EventId>>,
-}
-
-#[async_trait]
-impl SentLog for MemorySentLog {
-    async fn was_sent(&self, id: EventId) -> Result<bool, DomainError> {
-        Ok(self.ids.lock().unwrap().contains(&id))
+        /// Makes every send fail (`true`) or work again.
+        pub fn fail(&self, failing: bool) {
+            *self.failing.lock().unwrap() = failing;
+        }
     }
 
-    async fn mark_sent(&self, id: EventId, _at: DateTime<Utc>) -> Result<(), DomainError> {
-        self.ids.lock().unwrap().insert(id);
-        Ok(())
+    #[async_trait]
+    impl Mailer for MemoryMailer {
+        async fn send(&self, email: &Email) -> Result<(), DomainError> {
+            if *self.failing.lock().unwrap() {
+                return Err(DomainError::Unavailable(
+                    "the mail service is down".to_owned(),
+                ));
+            }
+            self.sent.lock().unwrap().push(email.clone());
+            Ok(())
+        }
+    }
+
+    /// A set of event ids, for tests.
+    #[derive(Default)]
+    pub struct MemorySentLog {
+        ids: Mutex<HashSet<EventId>>,
+    }
+
+    #[async_trait]
+    impl SentLog for MemorySentLog {
+        async fn was_sent(&self, id: EventId) -> Result<bool, DomainError> {
+            Ok(self.ids.lock().unwrap().contains(&id))
+        }
+
+        async fn mark_sent(&self, id: EventId, _at: DateTime<Utc>) -> Result<(), DomainError> {
+            self.ids.lock().unwrap().insert(id);
+            Ok(())
+        }
     }
 }

@@ -22,6 +22,7 @@
 //! Manager, S3 and HTTPS, [`memory`] in memory for the tests.
 
 pub mod aws;
+#[cfg(test)]
 pub mod memory;
 
 use std::sync::Arc;

@@ -6,12 +6,12 @@
 //! of the profile, so two concurrent creates cannot both take the twentieth place.
 //! Someone else's address is a 404, never a 403: its existence is not the caller's business.
 
+use crate::domain::{Address, AddressInput, MAX_ADDRESSES, Profile};
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{HeaderValue, LOCATION};
 use lambda_http::{Body, Error, Request, Response};
 use shop_adapters::api::{Handled, ListBody, ensure_no_params, respond};
 use shop_adapters::http::{json_response, no_content, parse_json, path_id};
-use shop_domain::users::{Address, AddressInput, MAX_ADDRESSES, Profile};
 use shop_domain::{AddressId, DomainError};
 
 use crate::Deps;
@@ -70,7 +70,7 @@ async fn create_once(
     deps: &Deps,
     req: &Request,
     is_default: bool,
-    fields: &shop_domain::users::AddressFields,
+    fields: &crate::domain::AddressFields,
     address_id: AddressId,
 ) -> Result<Response<Body>, DomainError> {
     let profile = my_profile(deps, req).await?;
@@ -143,7 +143,7 @@ async fn replace_once(
     deps: &Deps,
     req: &Request,
     is_default: bool,
-    fields: &shop_domain::users::AddressFields,
+    fields: &crate::domain::AddressFields,
 ) -> Result<Response<Body>, DomainError> {
     let (profile, address) = target(deps, req).await?;
     let now = deps.clock.now();

@@ -11,13 +11,13 @@
 //! there). The admin list is a Scan filtered in memory, fine for an admin screen over
 //! thousands of users; a search index is the way past that (see the issue notes).
 
+use crate::domain::{Address, AuthFacts, Preferences, Profile, ProfileStore, UserFilter};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, from_item, to_item};
 use shop_adapters::outbox::{outbox_put_event, transact_error};
-use shop_domain::users::{Address, AuthFacts, Preferences, Profile, ProfileStore, UserFilter};
 use shop_domain::{AddressId, DomainError, OutgoingEvent, UserId};
 
 /// The users table.

@@ -3,12 +3,12 @@
 //! only when its aggregate version is newer than the profile's, so redeliveries and
 //! out-of-order arrivals change nothing.
 
+use crate::domain::AuthFacts;
+use crate::domain::Role;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shop_adapters::sqs::{envelope_from_message, process_batch};
-use shop_domain::identity::Role;
-use shop_domain::users::AuthFacts;
 use shop_domain::{DomainError, UserId};
 
 use crate::Deps;

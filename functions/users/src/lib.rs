@@ -8,19 +8,21 @@
 //! - [`events`]: `users_on_auth_events`, the SQS consumer of `UserVerified` and
 //!   `UserRolesChanged`.
 //! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory.
-//! - [`setup`]: [`Deps::from_env`] and the `serve!` macro.
+//! - [`setup`]: [`Deps::from_env`], read once by each `src/bin/<function>.rs`.
 //!
 //! A profile exists for every verified user: made by `UserVerified`, or by the user's first
 //! read if that comes first (from the token's claims), whichever wins; the other completes it.
 
 use std::sync::Arc;
 
+use crate::domain::ProfileStore;
 use shop_domain::Clock;
-use shop_domain::users::ProfileStore;
 
 pub mod addresses;
+pub mod domain;
 pub mod dynamo;
 pub mod events;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod profiles;
 pub mod setup;

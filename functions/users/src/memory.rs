@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::domain::{Address, AuthFacts, Profile, ProfileStore, UserFilter};
 use async_trait::async_trait;
-use shop_domain::users::{Address, AuthFacts, Profile, ProfileStore, UserFilter};
 use shop_domain::{AddressId, DomainError, OutgoingEvent, UserId};
 
 /// Profiles and addresses by id, and the events written.

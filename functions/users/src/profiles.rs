@@ -10,14 +10,14 @@
 
 use std::collections::HashSet;
 
+use crate::domain::Role;
+use crate::domain::{Profile, ProfileInput, UserFilter, UserProfileUpdated};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
 use shop_adapters::api::{Caller, Handled, ListBody, PageParams, envelope, query_pairs, respond};
 use shop_adapters::http::{json_response, parse_json, path_id};
-use shop_domain::catalog::merge_patch::merge_patch;
-use shop_domain::identity::Role;
-use shop_domain::users::{Profile, ProfileInput, UserFilter, UserProfileUpdated};
+use shop_domain::merge_patch::merge_patch;
 use shop_domain::{DomainError, FieldError, UserId};
 
 use crate::Deps;

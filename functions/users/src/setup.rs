@@ -23,11 +23,3 @@ impl Deps {
         })
     }
 }
-
-/// The `main` of a users HTTP function, e.g. `users::serve!(users::profiles::get_my_profile);`.
-#[macro_export]
-macro_rules! serve {
-    ($handler:path) => {
-        shop_adapters::serve_http!($crate::Deps, $handler);
-    };
-}

@@ -14,7 +14,7 @@ use lambda_http::http::Response;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt};
 use serde::Serialize;
-use shop_domain::catalog::query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NEXT_TOKEN_MAX_CHARS};
+use shop_domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NEXT_TOKEN_MAX_CHARS};
 use shop_domain::{
     Clock, CorrelationId, DomainError, DomainEvent, EventEnvelope, FieldError, OutgoingEvent,
 };

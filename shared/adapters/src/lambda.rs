@@ -51,22 +51,6 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// The `main` of an HTTP function: tracing, the dependencies from the environment (`$deps`
-/// has an `async fn from_env() -> Result<Self, ConfigError>`), then `$handler(&deps, req)` for
-/// every request. Each service wraps it in its own `serve!`, so a function binary is one
-/// line naming its handler.
-#[macro_export]
-macro_rules! serve_http {
-    ($deps:ty, $handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            $crate::init_tracing();
-            let deps = <$deps>::from_env().await?;
-            lambda_http::run(lambda_http::service_fn(|req| $handler(&deps, req))).await
-        }
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

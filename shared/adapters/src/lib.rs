@@ -35,6 +35,8 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod http;
 pub mod lambda;
+/// In-memory adapters, for tests only (feature `memory`; never in a function binary).
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod outbox;
 pub mod secrets;
@@ -43,3 +45,19 @@ pub mod telemetry;
 pub mod tokens;
 
 pub use telemetry::init_tracing;
+
+/// The fixture event `events/<function>/<case>.json` of the calling service's tests, as text:
+/// `fixture!("get-product/ok")`. One loader for every service (compiled with the `memory`
+/// test kit only); the path is taken from the crate that expands it (`functions/<service>`).
+#[cfg(feature = "memory")]
+#[macro_export]
+macro_rules! fixture {
+    ($case:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/",
+            $case,
+            ".json"
+        ))
+    };
+}

@@ -1,4 +1,4 @@
-//! The shop's domain: the vocabulary every service shares, with no AWS and no Lambda in sight.
+//! The shop's kernel: the vocabulary every service shares, with no AWS and no Lambda in sight.
 //!
 //! A tour:
 //! - [`id`]: ULID-backed typed ids ([`ProductId`], [`OrderId`], …) and the [`typed_id!`] macro
@@ -9,11 +9,13 @@
 //!   its public name and whether a retry could help.
 //! - [`event`]: the [`EventEnvelope`] every event travels in and the [`DomainEvent`] trait that
 //!   names an event's type, source and schema version.
-//! - [`catalog`]: products, categories and brands — validation, merge patch, ETags, the
-//!   category tree, the `shop.catalog` events, list-query semantics and the store ports.
-//! - [`identity`]: accounts (email normalisation, password policy, roles), refresh-token
-//!   families with rotation and a grace period, the login lockout, the `shop.auth` events.
-//! - [`users`]: profiles and addresses (validation, the default address), `shop.users` events.
+//! - [`merge_patch`]: RFC 7396 JSON merge patch (PATCH routes).
+//! - [`paging`]: the page size and `nextToken` bounds every list shares.
+//! - [`timestamp`]: RFC 3339 UTC timestamps with milliseconds, as stored and sent.
+//! - `testing` (feature `testing`, for the services' tests): a fixed clock and event helpers.
+//!
+//! Each service's own rules, events and ports live in its crate (`functions/<service>/src/
+//! domain`), never here (docs/service-structure.md).
 //! - [`ports`]: the narrow async traits adapters implement ([`Clock`], [`EventPublisher`],
 //!   [`SecretSource`], [`HealthProbe`]).
 //!
@@ -21,17 +23,16 @@
 //! in-memory implementations of the ports live in `shop-adapters`, so this crate's rules can be
 //! tested without a cloud.
 
-pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod id;
-pub mod identity;
+pub mod merge_patch;
 pub mod money;
+pub mod paging;
 pub mod ports;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod timestamp;
-pub mod users;
 
 pub use error::{DomainError, FieldError};
 pub use event::{DomainEvent, EventEnvelope};

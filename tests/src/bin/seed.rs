@@ -347,7 +347,7 @@ async fn import(
     brands: &HashMap<String, String>,
     categories: &HashMap<String, String>,
 ) -> anyhow::Result<()> {
-    use shop_domain::catalog::{Product, ProductInput};
+    use catalog::domain::{Product, ProductInput};
     let table = state.outputs["CatalogTableName"]
         .as_str()
         .context("the stack has no CatalogTableName output")?;

@@ -13,13 +13,13 @@ use aws_sdk_dynamodb::types::{
     BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, ProjectionType,
 };
 use catalog::cursor::{CursorKey, Signer};
-use catalog::dynamo::DynamoCatalog;
-use chrono::{TimeDelta, TimeZone, Utc};
-use serde_json::json;
-use shop_domain::catalog::{
+use catalog::domain::{
     Brand, BrandInput, BrandStore, Category, CategoryInput, CategoryStore, CategoryTree, Product,
     ProductInput, ProductQuery, ProductStore, filter_and_sort,
 };
+use catalog::dynamo::DynamoCatalog;
+use chrono::{TimeDelta, TimeZone, Utc};
+use serde_json::json;
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
 use shop_e2e::shop;
 
@@ -122,7 +122,7 @@ fn products(categories: &[CategoryId], brands: &[BrandId]) -> Vec<Product> {
             )
             .unwrap();
             if status == "archived" {
-                p.status = shop_domain::catalog::ProductStatus::Archived;
+                p.status = catalog::domain::ProductStatus::Archived;
             }
             p
         })
@@ -293,7 +293,7 @@ fn the_dynamodb_catalog_lists_exactly_what_the_reference_lists() {
             .next_token
             .unwrap();
         let other_query = ProductQuery {
-            sort_by: shop_domain::catalog::SortBy::Price,
+            sort_by: catalog::domain::SortBy::Price,
             next_token: Some(token.clone()),
             ..first.clone()
         };

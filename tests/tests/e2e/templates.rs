@@ -164,10 +164,13 @@ fn api_declaration(
     api_declaration(stacks, parent(path)?, passed)
 }
 
-/// `(stack path, API logical id)` of every route, and the APIs that carry a `Body`.
-fn routes_and_bodies(
-    stacks: &[ExpandedStack],
-) -> (Vec<(String, String, String)>, BTreeSet<(String, String)>) {
+/// `(route path, stack path of its API, API logical id)`.
+type RouteOnApi = (String, String, String);
+/// `(stack path, API logical id)`.
+type ApiAt = (String, String);
+
+/// Every route with the API it attaches to, and the APIs that carry a `Body`.
+fn routes_and_bodies(stacks: &[ExpandedStack]) -> (Vec<RouteOnApi>, BTreeSet<ApiAt>) {
     let mut routes = Vec::new();
     let mut bodies = BTreeSet::new();
     for stack in stacks {
@@ -199,7 +202,7 @@ async fn no_api_has_both_an_openapi_body_and_route_resources() {
     // SAM #1971, #1650: an update of an API with a Body deletes the Route resources that
     // other stacks attached to it.
     let stacks = expanded_stacks().await;
-    let (routes, bodies) = routes_and_bodies(&stacks);
+    let (routes, bodies) = routes_and_bodies(stacks);
     assert!(
         !routes.is_empty(),
         "the services attach routes to the shop's API"

@@ -1,3 +1,13 @@
 //! `get-jwks`: GET /.well-known/jwks.json (public).
 
-auth::serve!(auth::sessions::jwks);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::sessions::get_jwks(&deps, request)
+    }))
+    .await
+}

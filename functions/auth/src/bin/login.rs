@@ -1,3 +1,10 @@
 //! `login`: POST /api/auth/login (public).
 
-auth::serve!(auth::sessions::login);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| auth::sessions::login(&deps, request))).await
+}

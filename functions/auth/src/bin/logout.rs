@@ -1,3 +1,10 @@
 //! `logout`: POST /api/auth/logout (public: the refresh token is the credential).
 
-auth::serve!(auth::sessions::logout);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| auth::sessions::logout(&deps, request))).await
+}

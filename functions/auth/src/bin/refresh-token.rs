@@ -1,3 +1,13 @@
 //! `refresh-token`: POST /api/auth/refresh (public: the refresh token is the credential).
 
-auth::serve!(auth::sessions::refresh);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::sessions::refresh_token(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `register`: POST /api/auth/register (public).
 
-auth::serve!(auth::accounts::register);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::accounts::register(&deps, request)
+    }))
+    .await
+}

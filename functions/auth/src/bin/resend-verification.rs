@@ -1,3 +1,13 @@
 //! `resend-verification`: POST /api/auth/resend-verification (public).
 
-auth::serve!(auth::accounts::resend_verification);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::accounts::resend_verification(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `reset-password`: POST /api/auth/reset-password (public).
 
-auth::serve!(auth::passwords::reset_password);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::passwords::reset_password(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `set-user-roles`: PUT /api/admin/users/{id}/roles (Admin).
 
-auth::serve!(auth::accounts::set_roles);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::accounts::set_user_roles(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `verify-email`: POST /api/auth/verify-email (public).
 
-auth::serve!(auth::accounts::verify_email);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = auth::Deps::from_env().await?;
+    run(service_fn(|request| {
+        auth::accounts::verify_email(&deps, request)
+    }))
+    .await
+}

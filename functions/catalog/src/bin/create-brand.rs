@@ -1,3 +1,13 @@
 //! `create-brand`: `POST /api/brands` (Admin).
 
-catalog::serve!(catalog::brands::create_brand);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::brands::create_brand(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `create-category`: `POST /api/categories` (Admin).
 
-catalog::serve!(catalog::categories::create_category);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::categories::create_category(&deps, request)
+    }))
+    .await
+}

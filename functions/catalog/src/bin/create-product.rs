@@ -1,3 +1,13 @@
 //! `create-product`: `POST /api/products` (Seller).
 
-catalog::serve!(catalog::products::create_product);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::products::create_product(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `delete-product`: `DELETE /api/products/{id}` (Seller, own products).
 
-catalog::serve!(catalog::products::delete_product);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::products::delete_product(&deps, request)
+    }))
+    .await
+}

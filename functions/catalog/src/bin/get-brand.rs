@@ -1,3 +1,13 @@
 //! `get-brand`: `GET /api/brands/{id}` (public).
 
-catalog::serve!(catalog::brands::get_brand);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::brands::get_brand(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `get-category`: `GET /api/categories/{id}` (public).
 
-catalog::serve!(catalog::categories::get_category);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::categories::get_category(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `list-brands`: `GET /api/brands` (public).
 
-catalog::serve!(catalog::brands::list_brands);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::brands::list_brands(&deps, request)
+    }))
+    .await
+}

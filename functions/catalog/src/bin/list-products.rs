@@ -1,3 +1,13 @@
 //! `list-products`: `GET /api/products` (public).
 
-catalog::serve!(catalog::products::list_products);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::products::list_products(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `list-seller-products`: `GET /api/seller/products` (Seller).
 
-catalog::serve!(catalog::products::list_seller_products);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::products::list_seller_products(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `replace-brand`: `PUT /api/brands/{id}` (Admin).
 
-catalog::serve!(catalog::brands::replace_brand);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::brands::replace_brand(&deps, request)
+    }))
+    .await
+}

@@ -1,3 +1,13 @@
 //! `replace-category`: `PUT /api/categories/{id}` (Admin).
 
-catalog::serve!(catalog::categories::replace_category);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = catalog::Deps::from_env().await?;
+    run(service_fn(|request| {
+        catalog::categories::replace_category(&deps, request)
+    }))
+    .await
+}

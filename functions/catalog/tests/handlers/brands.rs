@@ -1,8 +1,9 @@
 //! Brand routes: `/api/brands` and `/api/brands/{id}`.
 
 use catalog::brands::{create_brand, delete_brand, get_brand, list_brands, replace_brand};
+use catalog::domain::{Brand, BrandInput, BrandStore, ProductStatus};
 use serde_json::{Value, json};
-use shop_domain::catalog::{Brand, BrandInput, BrandStore, ProductStatus};
+use shop_adapters::fixture;
 use shop_domain::{BrandId, Clock};
 
 use crate::world::{

@@ -4,9 +4,10 @@ use catalog::categories::{
     create_category, delete_category, get_category, get_category_tree, list_categories,
     replace_category,
 };
+use catalog::domain::{Category, CategoryInput, CategoryStore, ProductStatus};
 use serde_json::{Value, json};
+use shop_adapters::fixture;
 use shop_domain::Clock;
-use shop_domain::catalog::{Category, CategoryInput, CategoryStore, ProductStatus};
 
 use crate::world::{
     CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, SELLER, World, as_caller,

@@ -1,14 +1,15 @@
 //! Product routes: `/api/products` and `/api/products/{id}`.
 
+use shop_adapters::fixture;
 use std::collections::HashSet;
 
+use catalog::domain::{Product, ProductQuery, ProductStatus, filter_and_sort};
 use catalog::products::{
     create_product, delete_product, get_product, get_seller_product, list_products,
     list_seller_products, patch_product, replace_product,
 };
 use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
-use shop_domain::catalog::{Product, ProductQuery, ProductStatus, filter_and_sort};
 use shop_domain::{BrandId, CategoryId, ProductId};
 
 use crate::world::{

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use catalog::Deps;
+use catalog::domain::{
+    Brand, BrandInput, Category, CategoryInput, Product, ProductInput, ProductStatus,
+};
 use catalog::memory::{MemoryBrandStore, MemoryCategoryStore, MemoryProductStore};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use shop_adapters::memory::FixedClock;
 use shop_domain::Clock;
-use shop_domain::catalog::{
-    Brand, BrandInput, Category, CategoryInput, Product, ProductInput, ProductStatus,
-};
 
 /// The product the product fixtures address, of `seller-1`.
 pub const PRODUCT: &str = "01JBQ00000000000000000PR01";

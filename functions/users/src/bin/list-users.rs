@@ -1,3 +1,13 @@
 //! `list-users`: GET /api/admin/users (Admin).
 
-users::serve!(users::profiles::list_users);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = users::Deps::from_env().await?;
+    run(service_fn(|request| {
+        users::profiles::list_users(&deps, request)
+    }))
+    .await
+}

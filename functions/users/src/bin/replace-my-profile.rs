@@ -1,3 +1,13 @@
 //! `replace-my-profile`: PUT /api/users/me (User).
 
-users::serve!(users::profiles::replace_my_profile);
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = users::Deps::from_env().await?;
+    run(service_fn(|request| {
+        users::profiles::replace_my_profile(&deps, request)
+    }))
+    .await
+}

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::etag::Versioned;
 use super::validate::{self, Errors, Lines, null_as_default, timestamp};
-use crate::{CategoryId, DomainError};
+use shop_domain::{CategoryId, DomainError};
 
 /// Longest category name, in characters after trimming.
 pub const CATEGORY_NAME_MAX_CHARS: usize = 100;

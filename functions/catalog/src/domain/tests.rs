@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{BrandId, CategoryId, Currency, DomainError, Money, ProductId};
+use shop_domain::{BrandId, CategoryId, Currency, DomainError, Money, ProductId};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
@@ -142,12 +142,12 @@ mod product {
     #[test]
     fn counts_and_price_have_upper_limits() {
         let mut i = input();
-        i.price = Some(crate::catalog::product::PRICE_MAX_MINOR + 1);
-        i.images = vec!["https://x.io/a.png".into(); crate::catalog::product::MAX_IMAGES + 1];
-        i.attributes = (0..=crate::catalog::product::MAX_ATTRIBUTES)
+        i.price = Some(crate::domain::product::PRICE_MAX_MINOR + 1);
+        i.images = vec!["https://x.io/a.png".into(); crate::domain::product::MAX_IMAGES + 1];
+        i.attributes = (0..=crate::domain::product::MAX_ATTRIBUTES)
             .map(|n| (format!("k{n}"), "v".into()))
             .collect();
-        i.variants = (0..=crate::catalog::product::MAX_VARIANTS)
+        i.variants = (0..=crate::domain::product::MAX_VARIANTS)
             .map(|n| VariantInput {
                 sku: format!("S{n}"),
                 name: "v".into(),
@@ -321,12 +321,12 @@ mod product {
     #[test]
     fn a_product_over_the_size_cap_is_refused_even_if_every_field_is_within_limits() {
         let mut i = input();
-        let long = "𝄞".repeat(crate::catalog::product::ATTRIBUTE_VALUE_MAX_CHARS);
-        i.variants = (0..crate::catalog::product::MAX_VARIANTS)
+        let long = "𝄞".repeat(crate::domain::product::ATTRIBUTE_VALUE_MAX_CHARS);
+        i.variants = (0..crate::domain::product::MAX_VARIANTS)
             .map(|n| VariantInput {
                 sku: format!("SKU-{n}"),
-                name: "𝄞".repeat(crate::catalog::product::VARIANT_NAME_MAX_CHARS),
-                attributes: (0..crate::catalog::product::MAX_VARIANT_ATTRIBUTES)
+                name: "𝄞".repeat(crate::domain::product::VARIANT_NAME_MAX_CHARS),
+                attributes: (0..crate::domain::product::MAX_VARIANT_ATTRIBUTES)
                     .map(|k| (format!("k{k}"), long.clone()))
                     .collect(),
                 price: None,
@@ -541,8 +541,8 @@ mod brand {
 
 mod events {
     use super::*;
-    use crate::test_support::At;
-    use crate::{DomainEvent, EventEnvelope};
+    use shop_domain::testing::At;
+    use shop_domain::{DomainEvent, EventEnvelope};
 
     #[test]
     fn catalog_events_come_from_shop_catalog_with_their_resource_names() {
@@ -557,7 +557,7 @@ mod events {
         let old = product();
         let (new, changed) = old.patch(&json!({"price": 100}), t0()).unwrap();
         let event = ProductModified::new(old, new, &changed);
-        let env = EventEnvelope::new(&At(t0()), crate::CorrelationId::new(), 2, event);
+        let env = EventEnvelope::new(&At(t0()), shop_domain::CorrelationId::new(), 2, event);
         let out = env.to_outgoing().unwrap();
         assert_eq!(out.detail["data"]["changedFields"], json!(["price"]));
         assert_eq!(out.detail["data"]["new"]["price"], 100);
@@ -577,18 +577,23 @@ mod events {
         let mut p = product();
         p.description.clear();
         let base = serde_json::to_vec(&p).unwrap().len();
-        p.description = "x".repeat(crate::catalog::product::MAX_PRODUCT_JSON_BYTES - base);
+        p.description = "x".repeat(crate::domain::product::MAX_PRODUCT_JSON_BYTES - base);
         assert_eq!(
             serde_json::to_vec(&p).unwrap().len(),
-            crate::catalog::product::MAX_PRODUCT_JSON_BYTES
+            crate::domain::product::MAX_PRODUCT_JSON_BYTES
         );
-        let event = ProductModified::new(p.clone(), p, &crate::catalog::product::PRODUCT_FIELDS);
-        let env = EventEnvelope::new(&At(t0()), crate::CorrelationId::new(), u64::MAX, event);
+        let event = ProductModified::new(p.clone(), p, &crate::domain::product::PRODUCT_FIELDS);
+        let env = EventEnvelope::new(
+            &At(t0()),
+            shop_domain::CorrelationId::new(),
+            u64::MAX,
+            event,
+        );
         let out = env.to_outgoing().unwrap();
-        let size = crate::catalog::events::eventbridge_entry_size(&out);
+        let size = crate::domain::events::eventbridge_entry_size(&out);
         assert!(fits_in_eventbridge(&out), "{size} bytes");
         assert!(
-            size < 2 * crate::catalog::product::MAX_PRODUCT_JSON_BYTES + 1024,
+            size < 2 * crate::domain::product::MAX_PRODUCT_JSON_BYTES + 1024,
             "{size} bytes"
         );
     }
@@ -607,9 +612,9 @@ mod events {
 mod event_schemas {
 
     use super::*;
-    use crate::DomainEvent;
-    use crate::ports::OutgoingEvent;
-    use crate::test_support::{assert_matches_its_schema, outgoing_at};
+    use shop_domain::DomainEvent;
+    use shop_domain::ports::OutgoingEvent;
+    use shop_domain::testing::{assert_matches_its_schema, outgoing_at};
 
     fn later(minutes: i64) -> DateTime<Utc> {
         t0() + Duration::minutes(minutes) + Duration::milliseconds(437)
@@ -830,7 +835,7 @@ mod event_schemas {
     #[test]
     fn there_is_one_schema_per_catalog_event_and_the_tests_emit_each_of_them() {
         let mut files: Vec<String> =
-            std::fs::read_dir(shop_schemas::schemas_dir().join(crate::catalog::events::SOURCE))
+            std::fs::read_dir(shop_schemas::schemas_dir().join(crate::domain::events::SOURCE))
                 .unwrap()
                 .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
                 .filter(|name| name.ends_with(".json") && name != "defs.json")

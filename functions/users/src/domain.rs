@@ -14,8 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::identity::Role;
-use crate::{AddressId, DomainError, DomainEvent, FieldError, OutgoingEvent, UserId};
+use shop_domain::{AddressId, DomainError, DomainEvent, FieldError, OutgoingEvent, UserId};
 
 /// The bus source of every users event.
 pub const SOURCE: &str = "shop.users";
@@ -111,10 +110,10 @@ pub struct Profile {
     /// Bumped on every change to the profile or its addresses.
     pub version: u64,
     /// When the profile was created.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub created_at: DateTime<Utc>,
     /// Last change.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -141,10 +140,10 @@ pub struct ProfileView<'a> {
     /// The profile's version (also its ETag).
     pub version: u64,
     /// RFC 3339.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub created_at: DateTime<Utc>,
     /// RFC 3339.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -274,10 +273,10 @@ pub struct Address {
     #[serde(flatten)]
     pub fields: AddressFields,
     /// When saved.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub created_at: DateTime<Utc>,
     /// Last change.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -330,10 +329,10 @@ pub struct AddressView<'a> {
     /// Whether it is the user's default.
     pub is_default: bool,
     /// RFC 3339.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub created_at: DateTime<Utc>,
     /// RFC 3339.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -555,6 +554,29 @@ fn is_country_code(code: &str) -> bool {
     code.len() == 2 && COUNTRY_CODES.split(' ').any(|c| c == code)
 }
 
+/// A role as the auth service announces it (`roles` of `UserVerified` and `UserRolesChanged`,
+/// the `roles` claim of its tokens). The users service keeps its own copy of what it reads of
+/// another service's events (docs/service-structure.md); `schemas/events/shop.auth/defs.json`
+/// checks both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Every registered user.
+    User,
+    /// Sells products.
+    Seller,
+    /// Runs the shop.
+    Admin,
+}
+
+impl Role {
+    /// The role named `name` (exact spelling, as in tokens and the API).
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::User, Role::Seller, Role::Admin]
+            .into_iter()
+            .find(|role| format!("{role:?}") == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,7 +654,7 @@ mod tests {
             changed_fields: changed.iter().map(|f| (*f).to_owned()).collect(),
             profile: next.input(),
         };
-        crate::test_support::outgoing_at(at, next.version, event)
+        shop_domain::testing::outgoing_at(at, next.version, event)
     }
 
     fn new_profile() -> Profile {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::account::Account;
 use super::lockout::{LockoutPolicy, LoginAttempts};
 use super::sessions::Session;
-use crate::{DomainError, OutgoingEvent, SessionId, UserId};
+use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
 
 /// Accounts, sessions and login attempts.
 #[async_trait]

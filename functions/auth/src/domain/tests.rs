@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::account::{RESET_LIFETIME, VERIFICATION_LIFETIME};
 use super::*;
-use crate::DomainEvent;
-use crate::ports::OutgoingEvent;
-use crate::test_support::{assert_matches_its_schema, outgoing_at};
+use shop_domain::DomainEvent;
+use shop_domain::ports::OutgoingEvent;
+use shop_domain::testing::{assert_matches_its_schema, outgoing_at};
 
 /// What `new_secret` makes: 32 random bytes, base64url without padding (43 characters).
 const TOKEN: &str = "q3V8fJ0-xk_2nR7TzWb9LmYcPd4sHaE1uGiKoN5vQwA";

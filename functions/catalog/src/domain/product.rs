@@ -28,7 +28,7 @@
 //! to at most [`MAX_PRODUCT_JSON_BYTES`]. The per-field limits alone would allow a product
 //! of several megabytes (100 variants × 10 attributes × 320 characters × 4 bytes); the total
 //! cap is what keeps a `ProductModified` event, carrying two products, under EventBridge's
-//! 256 KB (see [`crate::catalog::events`]) and an item far under DynamoDB's 400 KB.
+//! 256 KB (see [`crate::domain::events`]) and an item far under DynamoDB's 400 KB.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,9 +36,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::etag::Versioned;
-use super::merge_patch::merge_patch;
 use super::validate::{self, Errors, Lines, null_as_default, timestamp};
-use crate::{BrandId, CategoryId, Currency, DomainError, Money, ProductId};
+use shop_domain::merge_patch::merge_patch;
+use shop_domain::{BrandId, CategoryId, Currency, DomainError, Money, ProductId};
 
 /// Longest product name, in characters after trimming.
 pub const NAME_MAX_CHARS: usize = 200;
@@ -566,7 +566,7 @@ impl Product {
         }
     }
 
-    /// The strong ETag of this version, `"7"`; see [`crate::catalog::etag`].
+    /// The strong ETag of this version, `"7"`; see [`crate::domain::etag`].
     pub fn etag(&self) -> String {
         Versioned::etag(self)
     }

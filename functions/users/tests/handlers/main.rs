@@ -1,6 +1,7 @@
 //! Handler tests for the users routes and the auth-event consumer: the fixture events of
 //! `events/<function>/`, the in-memory store and a clock the tests move.
 
+use shop_adapters::fixture;
 use std::sync::Arc;
 
 use lambda_http::{Body, Error, Request, Response};
@@ -8,21 +9,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shop_adapters::memory::FixedClock;
 use shop_domain::UserId;
-use shop_domain::users::ProfileStore;
 use users::Deps;
+use users::domain::ProfileStore;
 use users::memory::MemoryProfiles;
-
-/// The fixture event `events/<function>/<case>.json`.
-macro_rules! fixture {
-    ($case:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../events/",
-            $case,
-            ".json"
-        ))
-    };
-}
 
 /// Runs `handler` on `req`; status and JSON body.
 macro_rules! call {
@@ -88,7 +77,7 @@ async fn consume(world: &World, fixture: &str) -> usize {
     response.batch_item_failures.len()
 }
 
-async fn profile(world: &World) -> shop_domain::users::Profile {
+async fn profile(world: &World) -> users::domain::Profile {
     world
         .profiles
         .profile(ANN.parse::<UserId>().unwrap())

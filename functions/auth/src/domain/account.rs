@@ -12,7 +12,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, FieldError, UserId};
+use shop_domain::{DomainError, FieldError, UserId};
 
 /// How long an unverified account holds its email before it may be registered again.
 pub const UNVERIFIED_LIFETIME: TimeDelta = TimeDelta::days(7);
@@ -102,7 +102,7 @@ pub struct OneTimeToken {
     /// SHA-256 of the token, hex.
     pub hash: String,
     /// When it stops working.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -141,10 +141,10 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<OneTimeToken>,
     /// When registered.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub created_at: DateTime<Utc>,
     /// Last change.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 

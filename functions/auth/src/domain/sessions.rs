@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::account::Role;
-use crate::{SessionId, UserId};
+use shop_domain::{SessionId, UserId};
 
 /// How long a family lives from its login, however often it is refreshed.
 pub const SESSION_LIFETIME: TimeDelta = TimeDelta::days(30);
@@ -63,10 +63,10 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_hash: Option<String>,
     /// When the current secret was issued.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub rotated_at: DateTime<Utc>,
     /// When the family ends regardless of use.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub ends_at: DateTime<Utc>,
     /// The random key the last rotation derived the current secret with, from the secret it
     /// consumed: a replay within the grace period derives the same secret again, while a

@@ -7,7 +7,7 @@ use super::category::slug_for;
 use super::etag::Versioned;
 use super::product::URL_MAX_CHARS;
 use super::validate::{self, Errors, Lines, null_as_default, timestamp};
-use crate::{BrandId, DomainError};
+use shop_domain::{BrandId, DomainError};
 
 /// Longest brand name, in characters after trimming.
 pub const BRAND_NAME_MAX_CHARS: usize = 100;

@@ -34,7 +34,7 @@ pub struct LoginAttempts {
     /// Failures since `window_start`.
     pub failures: u32,
     /// The first failure of the window.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub window_start: DateTime<Utc>,
 }
 

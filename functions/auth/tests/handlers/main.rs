@@ -1,9 +1,11 @@
 //! Handler tests for the auth routes: the fixture events of `events/<function>/`, the
 //! in-memory store, a real key set, and a clock the tests move.
 
+use shop_adapters::fixture;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use auth::domain::AccountStore;
 use auth::memory::MemoryAccounts;
 use auth::{AuthConfig, Deps};
 use chrono::TimeDelta;
@@ -12,21 +14,8 @@ use serde_json::{Value, json};
 use shop_adapters::memory::{FixedClock, MemorySecrets};
 use shop_adapters::tokens::{KeySet, verify};
 use shop_domain::Clock;
-use shop_domain::identity::AccountStore;
 
 const KEYS: &str = "signing-keys";
-
-/// The fixture event `events/<function>/<case>.json`.
-macro_rules! fixture {
-    ($case:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../events/",
-            $case,
-            ".json"
-        ))
-    };
-}
 
 struct World {
     deps: Deps,
@@ -52,7 +41,7 @@ fn world() -> World {
         keys_secret_id: KEYS.to_owned(),
         clock: clock.clone(),
         config: AuthConfig {
-            lockout: shop_domain::identity::LockoutPolicy {
+            lockout: auth::domain::LockoutPolicy {
                 max_failures: 5,
                 window: TimeDelta::seconds(60),
             },
@@ -149,7 +138,7 @@ async fn refresh(world: &World, token: &Value) -> Answer {
     let body = json!({ "refreshToken": token });
     call!(
         world,
-        auth::sessions::refresh,
+        auth::sessions::refresh_token,
         request(fixture!("refresh-token/ok"), Some(body), None),
     )
 }
@@ -396,7 +385,7 @@ async fn refresh_reloads_roles_and_logout_ends_the_session() {
     };
     let changed = call!(
         world,
-        auth::accounts::set_roles,
+        auth::accounts::set_user_roles,
         lambda_http::request::from_str(&path_fixed.to_string()).unwrap(),
     );
     assert_eq!(changed.status, 200, "{}", changed.body);
@@ -438,15 +427,24 @@ async fn set_roles_needs_an_admin_and_an_existing_user() {
     event["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] =
         json!("shop/user shop/seller");
     let seller = lambda_http::request::from_str(&event.to_string()).unwrap();
-    assert_eq!(call!(world, auth::accounts::set_roles, seller).status, 403);
+    assert_eq!(
+        call!(world, auth::accounts::set_user_roles, seller).status,
+        403
+    );
     let missing = request(fixture!("set-user-roles/ok"), None, None);
-    assert_eq!(call!(world, auth::accounts::set_roles, missing).status, 404);
+    assert_eq!(
+        call!(world, auth::accounts::set_user_roles, missing).status,
+        404
+    );
     let bad = request(
         fixture!("set-user-roles/ok"),
         Some(json!({"roles": ["Root"]})),
         None,
     );
-    assert_eq!(call!(world, auth::accounts::set_roles, bad).status, 400);
+    assert_eq!(
+        call!(world, auth::accounts::set_user_roles, bad).status,
+        400
+    );
 }
 
 #[tokio::test]
@@ -519,7 +517,7 @@ async fn the_jwks_lists_the_public_keys_only() {
     let world = world();
     let answer = call!(
         world,
-        auth::sessions::jwks,
+        auth::sessions::get_jwks,
         request(fixture!("get-jwks/ok"), None, None),
     );
     assert_eq!(answer.status, 200);

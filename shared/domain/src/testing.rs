@@ -1,4 +1,4 @@
-//! What the domain's tests share: a fixed clock and the outbox item of an event as a handler
+//! What the services' domain tests share (feature `testing`, a dev-dependency only): a fixed clock and the outbox item of an event as a handler
 //! makes it, checked against its schema.
 
 use chrono::{DateTime, Utc};
@@ -7,7 +7,7 @@ use crate::ports::{Clock, OutgoingEvent};
 use crate::{CorrelationId, DomainEvent, EventEnvelope};
 
 /// A clock stopped at a time (tests give it milliseconds, as real clocks have).
-pub(crate) struct At(pub(crate) DateTime<Utc>);
+pub struct At(pub DateTime<Utc>);
 
 impl Clock for At {
     fn now(&self) -> DateTime<Utc> {
@@ -16,7 +16,7 @@ impl Clock for At {
 }
 
 /// What a handler does with its change at `at`: the envelope of `data` as the outbox item.
-pub(crate) fn outgoing_at<T: DomainEvent>(
+pub fn outgoing_at<T: DomainEvent>(
     at: DateTime<Utc>,
     aggregate_version: u64,
     data: T,
@@ -28,6 +28,6 @@ pub(crate) fn outgoing_at<T: DomainEvent>(
 
 /// Panics with every error when `event` does not match `schemas/events/<source>/<type>.json`.
 #[track_caller]
-pub(crate) fn assert_matches_its_schema(event: &OutgoingEvent) {
+pub fn assert_matches_its_schema(event: &OutgoingEvent) {
     shop_schemas::assert_valid(&event.source, &event.detail_type, &event.detail);
 }

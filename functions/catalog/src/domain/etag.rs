@@ -7,7 +7,7 @@
 //! stored resource, so one version really does name one byte sequence. (Tags are only unique
 //! per URL, which is all HTTP asks: product A and product B may both be `"1"`.)
 
-use crate::DomainError;
+use shop_domain::DomainError;
 
 /// A resource with an optimistic-concurrency version, and so an ETag.
 pub trait Versioned {

@@ -18,8 +18,8 @@ use super::brand::Brand;
 use super::category::Category;
 use super::product::Product;
 use super::query::ProductQuery;
-use crate::ports::OutgoingEvent;
-use crate::{BrandId, CategoryId, DomainError, ProductId};
+use shop_domain::ports::OutgoingEvent;
+use shop_domain::{BrandId, CategoryId, DomainError, ProductId};
 
 /// One page of a list: the items and the cursor of the next page, `None` on the last.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +157,7 @@ pub trait BrandStore: Send + Sync {
     ) -> Result<(), DomainError>;
 }
 
-// As in `crate::ports`: a shared handle can be passed wherever the port is expected.
+// As in `shop_domain::ports`: a shared handle can be passed wherever the port is expected.
 
 #[async_trait]
 impl<T: ProductStore + ?Sized> ProductStore for Arc<T> {

@@ -22,7 +22,7 @@ pub mod brand;
 pub mod category;
 pub mod etag;
 pub mod events;
-pub mod merge_patch;
+pub use shop_domain::merge_patch;
 pub mod ports;
 pub mod product;
 pub mod query;

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::brand::Brand;
 use super::category::Category;
 use super::product::Product;
-use crate::ports::OutgoingEvent;
-use crate::{BrandId, CategoryId, DomainEvent, ProductId};
+use shop_domain::ports::OutgoingEvent;
+use shop_domain::{BrandId, CategoryId, DomainEvent, ProductId};
 
 /// The bus source of every catalog event.
 pub const SOURCE: &str = "shop.catalog";

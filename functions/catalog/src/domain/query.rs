@@ -10,16 +10,11 @@ use std::collections::HashSet;
 
 use super::product::{PRICE_MAX_MINOR, Product, ProductStatus};
 use super::validate::Errors;
-use crate::{BrandId, CategoryId, DomainError};
+pub use shop_domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NEXT_TOKEN_MAX_CHARS};
+use shop_domain::{BrandId, CategoryId, DomainError};
 
-/// Default `pageSize`.
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-/// Largest `pageSize`.
-pub const MAX_PAGE_SIZE: u32 = 100;
 /// Longest `search` term, in characters.
 pub const SEARCH_MAX_CHARS: usize = 100;
-/// Longest `nextToken` accepted before even checking its signature.
-pub const NEXT_TOKEN_MAX_CHARS: usize = 2_048;
 
 /// What to order the list by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::{DomainError, FieldError};
+use shop_domain::{DomainError, FieldError};
 
 /// Collects field errors; [`Errors::finish`] turns them into a [`DomainError::Validation`].
 #[derive(Debug, Default)]
@@ -234,7 +234,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
 }
 
 /// Timestamps in the envelope's RFC 3339 form, so string order is time order.
-pub(crate) use crate::timestamp;
+pub(crate) use shop_domain::timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::account::Role;
-use crate::{DomainEvent, UserId};
+use shop_domain::{DomainEvent, UserId};
 
 /// The bus source of every auth event.
 pub const SOURCE: &str = "shop.auth";
@@ -45,7 +45,7 @@ pub struct UserRegistered {
     /// The verification token for the email (URL-safe, 256 bits).
     pub verification_token: String,
     /// When it stops working.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -63,7 +63,7 @@ pub struct VerificationEmailRequested {
     /// The new verification token.
     pub verification_token: String,
     /// When it stops working.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -94,7 +94,7 @@ pub struct PasswordResetRequested {
     /// The reset token (URL-safe, 256 bits).
     pub reset_token: String,
     /// When it stops working.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "shop_domain::timestamp")]
     pub expires_at: DateTime<Utc>,
 }
 
