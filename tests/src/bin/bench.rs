@@ -335,14 +335,14 @@ async fn main() -> anyhow::Result<()> {
         catalog::cursor::CursorKey::Fixed(catalog::cursor::Signer::new("unused")),
     );
     let now = shop_domain::Clock::now(&shop_domain::SystemClock);
-    let products: Vec<shop_domain::catalog::Product> = (0..CATALOG)
+    let products: Vec<catalog::domain::Product> = (0..CATALOG)
         .map(|i| {
-            let input = shop_domain::catalog::ProductInput::from_json(&json!({
+            let input = catalog::domain::ProductInput::from_json(&json!({
                 "name": format!("Bench product {i:05}"), "price": 500 + (i * 7_919) % 20_000,
                 "currency": "EUR", "status": "active", "categoryId": category, "brandId": brand,
             }))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            shop_domain::catalog::Product::create(
+            catalog::domain::Product::create(
                 input,
                 "bench",
                 now - TimeDelta::seconds(i as i64),
