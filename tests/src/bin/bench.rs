@@ -6,6 +6,13 @@
 //! - **init**: process start → its first Runtime API `next` poll, with tracing, config and
 //!   SDK clients built (what Lambda bills as init), p50/p95 over 20 cold starts, against a
 //!   Runtime API of this program's own;
+//! - **init by service**: the same for one function of each service (catalog `get-product`,
+//!   auth `login`, users `get-my-profile`, notifications `send-account-emails`, platform
+//!   `get-health`), 30 cold starts each with `SSL_CERT_DIR` unset and 30 with it set to the
+//!   system's certificate directory (which makes a client that reads the system's CA store read
+//!   every file in it), interleaved so that load on the machine falls on all of them alike,
+//!   and before the local cloud starts. This program builds those release binaries itself
+//!   (`make bench` builds only the catalog's);
 //! - **RSS** after the first invocation (a real `GET /api/products/{id}` against the local
 //!   cloud's DynamoDB);
 //! - **warm latency** of `GET /api/products/{id}` through the local API Gateway, 1,000
@@ -36,6 +43,47 @@ const GETS: usize = 1_000;
 const LISTS: usize = 100;
 const CATALOG: usize = 10_000;
 const MEASURED: [&str; 2] = ["get-product", "list-products"];
+const SERVICE_COLD_STARTS: usize = 30;
+/// The system's CA directory, as distributions set `SSL_CERT_DIR`.
+const SYSTEM_CERT_DIR: &str = "/etc/ssl/certs";
+
+/// The variables a function's init requires. Init only reads them: building the SDK clients
+/// calls nothing.
+type Vars = &'static [(&'static str, &'static str)];
+
+/// One function of each service: (package, binary, [`Vars`]).
+const BY_SERVICE: [(&str, &str, Vars); 5] = [
+    (
+        "catalog",
+        "get-product",
+        &[("TABLE_NAME", "bench"), ("CURSOR_KEY_SECRET_ARN", "bench")],
+    ),
+    (
+        "auth",
+        "login",
+        &[
+            ("TABLE_NAME", "bench"),
+            ("SIGNING_KEYS_SECRET_ARN", "bench"),
+            ("TOKEN_ISSUER", "bench"),
+            ("TOKEN_AUDIENCE", "bench"),
+        ],
+    ),
+    ("users", "get-my-profile", &[("TABLE_NAME", "bench")]),
+    (
+        "notifications",
+        "send-account-emails",
+        &[
+            ("TABLE_NAME", "bench"),
+            ("MAIL_FROM", "bench@example.com"),
+            ("WEB_APP_URL", "http://localhost:5173"),
+        ],
+    ),
+    (
+        "platform",
+        "get-health",
+        &[("TABLE_NAME", "bench"), ("EVENT_BUS_NAME", "bench")],
+    ),
+];
 
 /// A one-function Lambda Runtime API: tells when `next` is first polled, hands out at most
 /// one event, and tells when its response arrives.
@@ -81,6 +129,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+fn p50_p95(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms",
+        percentile(&ms, 0.50),
+        percentile(&ms, 0.95)
+    )
+}
+
 fn summary(mut ms: Vec<f64>) -> String {
     ms.sort_by(f64::total_cmp);
     format!(
@@ -92,11 +149,13 @@ fn summary(mut ms: Vec<f64>) -> String {
     )
 }
 
-/// Starts `binary` against a Runtime API of its own; the time to its first `next` poll, and
-/// (with `event`) its RSS in KiB after answering it.
+/// Starts `binary` against a Runtime API of its own, with `env` added to this program's
+/// environment and `unset` removed from it; the time to its first `next` poll, and (with
+/// `event`) its RSS in KiB after answering it.
 async fn cold_start(
     binary: &Path,
     env: &HashMap<String, String>,
+    unset: &[&str],
     event: Option<Value>,
 ) -> anyhow::Result<(Duration, Option<u64>)> {
     let (polled, mut polls) = mpsc::unbounded_channel();
@@ -116,8 +175,12 @@ async fn cold_start(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut command = tokio::process::Command::new(binary);
+    for name in unset {
+        command.env_remove(name);
+    }
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
+    let mut child = command
         .envs(env)
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
         .stdout(Stdio::null())
@@ -221,10 +284,80 @@ impl Api<'_> {
     }
 }
 
+/// Builds the release binaries of [`BY_SERVICE`] (a no-op when they are up to date).
+fn build_by_service(root: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(root).args(["build", "--release"]);
+    for (package, binary, _) in BY_SERVICE {
+        command.args(["-p", package, "--bin", binary]);
+    }
+    let status = command.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo build --release of the functions measured by service failed");
+    }
+    Ok(())
+}
+
+/// Init of each [`BY_SERVICE`] function with `SSL_CERT_DIR` unset and set, each function and
+/// setting in turn, [`SERVICE_COLD_STARTS`] rounds; one line per function. Measured before the
+/// local cloud starts (its pollers would add noise): init reaches no endpoint.
+async fn init_by_service(release: &Path) -> anyhow::Result<()> {
+    let base: HashMap<String, String> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
+        ("RUST_LOG", "info"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let set = HashMap::from([("SSL_CERT_DIR".to_owned(), SYSTEM_CERT_DIR.to_owned())]);
+    let inherited = |name: &str| std::env::var(name).unwrap_or_else(|_| "unset".into());
+    println!(
+        "  init by service, {SERVICE_COLD_STARTS} cold starts each, SSL_CERT_DIR unset | set to \
+         {SYSTEM_CERT_DIR} (this environment: SSL_CERT_DIR {}, SSL_CERT_FILE {}):",
+        inherited("SSL_CERT_DIR"),
+        inherited("SSL_CERT_FILE"),
+    );
+    let mut inits = vec![(Vec::new(), Vec::new()); BY_SERVICE.len()];
+    for _ in 0..SERVICE_COLD_STARTS {
+        for ((_, binary, vars), (unset_ms, set_ms)) in BY_SERVICE.iter().zip(&mut inits) {
+            let mut env = base.clone();
+            env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), binary.to_string());
+            env.insert(
+                "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+                format!("/aws/lambda/{binary}"),
+            );
+            let path = release.join(binary);
+            let (init, _) = cold_start(&path, &env, &["SSL_CERT_DIR"], None).await?;
+            unset_ms.push(init.as_secs_f64() * 1000.0);
+            env.extend(set.clone());
+            let (init, _) = cold_start(&path, &env, &[], None).await?;
+            set_ms.push(init.as_secs_f64() * 1000.0);
+        }
+    }
+    for ((package, binary, _), (unset_ms, set_ms)) in BY_SERVICE.iter().zip(inits) {
+        println!(
+            "    {:<35} {} | {}",
+            format!("{package} {binary}:"),
+            p50_p95(unset_ms),
+            p50_p95(set_ms)
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let root = shop_e2e::repo_root();
     let release = root.join("target/release");
+    build_by_service(&root)?;
     println!(
         "catalog bench (release builds of {}; local cloud = moto)",
         MEASURED.join(", ")
@@ -238,6 +371,7 @@ async fn main() -> anyhow::Result<()> {
             size as f64 / 1e6
         );
     }
+    init_by_service(&release).await?;
 
     let mut config = CloudConfig::new(&root);
     config.edge_port = 0;
@@ -303,7 +437,7 @@ async fn main() -> anyhow::Result<()> {
         let binary = release.join(name);
         let mut inits = Vec::new();
         for _ in 0..COLD_STARTS {
-            inits.push(cold_start(&binary, &env, None).await?.0.as_secs_f64() * 1000.0);
+            inits.push(cold_start(&binary, &env, &[], None).await?.0.as_secs_f64() * 1000.0);
         }
         println!("  init             {name}: {}", summary(inits));
     }
@@ -315,7 +449,7 @@ async fn main() -> anyhow::Result<()> {
     event["headers"]
         .as_object_mut()
         .map(|h| h.remove("if-none-match"));
-    let (_, rss) = cold_start(&release.join("get-product"), &env, Some(event)).await?;
+    let (_, rss) = cold_start(&release.join("get-product"), &env, &[], Some(event)).await?;
     println!(
         "  RSS after first invocation  get-product: {:.1} MB",
         rss.unwrap_or(0) as f64 / 1024.0
