@@ -87,6 +87,9 @@ pub enum CursorKey {
     },
     /// A fixed signer (tests, benchmarks).
     Fixed(Signer),
+    /// No key: the function signs no cursors (only the paged lists do, and they are given
+    /// one), so asking for a signer is a wiring mistake.
+    Unset,
 }
 
 impl CursorKey {
@@ -95,6 +98,11 @@ impl CursorKey {
         match self {
             Self::Secret { source, id } => Ok(Signer::new(source.get_secret(id).await?)),
             Self::Fixed(signer) => Ok(signer.clone()),
+            Self::Unset => Err(DomainError::Internal(
+                "this function has no list-cursor key: only the paged lists are built with \
+                 Deps::listing_from_env (CURSOR_KEY_SECRET_ARN)"
+                    .into(),
+            )),
         }
     }
 }

@@ -53,11 +53,7 @@ type Vars = &'static [(&'static str, &'static str)];
 
 /// One function of each service: (package, binary, [`Vars`]).
 const BY_SERVICE: [(&str, &str, Vars); 5] = [
-    (
-        "catalog",
-        "get-product",
-        &[("TABLE_NAME", "bench"), ("CURSOR_KEY_SECRET_ARN", "bench")],
-    ),
+    ("catalog", "get-product", &[("TABLE_NAME", "bench")]),
     (
         "auth",
         "login",
