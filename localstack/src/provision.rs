@@ -187,7 +187,7 @@ async fn provision_at(
             }
             created.properties = properties.as_object().cloned().unwrap_or_default();
             resolver.add_resource(&logical_id, created.provisioned());
-            stack.merge(&logical_id, ctx.depth, child.stack)?;
+            stack.merge(&logical_id, &child.key_prefix, child.stack)?;
             stack.resources.insert(logical_id.clone(), created);
         } else if emulated(resource_type) {
             let properties = match resolver.resolve(&raw_properties) {
@@ -254,10 +254,12 @@ async fn provision_at(
 /// A nested stack's type (what SAM makes of an `AWS::Serverless::Application`).
 const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
 
-/// A provisioned nested stack and its id.
+/// A provisioned nested stack, its id, and the prefix of its resources' keys in its parent's
+/// [`Stack::resources`] (empty when it shares its parent's names).
 struct NestedStack {
     id: String,
     stack: Stack,
+    key_prefix: String,
 }
 
 /// Provisions the template `expand.py` embedded in the nested stack `logical_id`, with the
@@ -286,10 +288,14 @@ async fn provision_nested(
             parameters.insert(name.clone(), value);
         }
     }
-    let stack_name = if ctx.depth == 0 {
-        ctx.stack_name.clone()
+    // One rule for names and keys: stacks nested in the root share its names.
+    let (stack_name, key_prefix) = if ctx.depth == 0 {
+        (ctx.stack_name.clone(), String::new())
     } else {
-        format!("{}-{logical_id}", ctx.stack_name)
+        (
+            format!("{}-{logical_id}", ctx.stack_name),
+            format!("{logical_id}."),
+        )
     };
     let child = ProvisionContext {
         stack_name,
@@ -311,19 +317,18 @@ async fn provision_nested(
         ctx.stack_name,
         short_id(&format!("{}-{logical_id}", ctx.stack_name)),
     );
-    Ok(NestedStack { id, stack })
+    Ok(NestedStack {
+        id,
+        stack,
+        key_prefix,
+    })
 }
 
 impl Stack {
-    /// Merges a nested stack's resources into this (its parent's) view: as they are when this
-    /// is the root (`depth` 0), else under `<nested logical id>.`. Two services declaring one
-    /// logical id would give two resources one name, so that is an error.
-    fn merge(&mut self, logical_id: &str, depth: usize, child: Stack) -> anyhow::Result<()> {
-        let prefix = if depth == 0 {
-            String::new()
-        } else {
-            format!("{logical_id}.")
-        };
+    /// Merges the nested stack `logical_id`'s resources into this (its parent's) view, their
+    /// keys under `prefix`. Two services declaring one logical id would give two resources one
+    /// name, so that is an error.
+    fn merge(&mut self, logical_id: &str, prefix: &str, child: Stack) -> anyhow::Result<()> {
         for (id, resource) in child.resources {
             let key = format!("{prefix}{id}");
             if self.resources.contains_key(&key) {
