@@ -189,6 +189,10 @@ struct AttemptsItem {
     r#type: String,
     #[serde(flatten)]
     attempts: LoginAttempts,
+    /// When the window closes, in epoch milliseconds: what the conditions compare.
+    #[serde(default)]
+    window_ends_ms: i64,
+    /// The TTL: the window's end in epoch seconds.
     expires_at: i64,
 }
 
@@ -240,7 +244,15 @@ impl AccountStore for DynamoAccounts {
     ) -> Result<(), DomainError> {
         let condition = match lapsed {
             None => ("attribute_not_exists(pk)", Vec::new()),
-            Some(old) => ("version = :v", vec![(":v", number(old.version))]),
+            // The lapsed account exactly as read: its id and version (a newer account at the
+            // same version must not be replaced in its place).
+            Some(old) => (
+                "userId = :uid AND version = :v",
+                vec![
+                    (":uid", AttributeValue::S(old.user_id.to_string())),
+                    (":v", number(old.version)),
+                ],
+            ),
         };
         let writes = self.account_writes(
             account,
@@ -332,41 +344,32 @@ impl AccountStore for DynamoAccounts {
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
     ) -> Result<(), DomainError> {
-        // Optimistic: count in the window read, or start a new one in its place; a concurrent
-        // failure that changed the window makes the condition fail, and the loop reads again.
-        for _ in 0..5 {
-            let current = self.login_attempts(email).await?;
-            let (expression, values, item) = match &current {
-                Some(attempts) if attempts.is_current(now, policy) => {
-                    let counted = LoginAttempts {
-                        failures: attempts.failures + 1,
-                        window_start: attempts.window_start,
-                    };
-                    (
-                        "failures = :f",
-                        vec![(":f", number(u64::from(attempts.failures)))],
-                        counted,
-                    )
-                }
-                Some(attempts) => (
-                    "failures = :f",
-                    vec![(":f", number(u64::from(attempts.failures)))],
-                    LoginAttempts {
-                        failures: 1,
-                        window_start: now,
-                    },
-                ),
-                None => (
-                    "attribute_not_exists(pk)",
-                    Vec::new(),
-                    LoginAttempts {
-                        failures: 1,
-                        window_start: now,
-                    },
-                ),
-            };
-            let expires_at = (item.window_start + policy.window).timestamp();
-            let put = self
+        // No read-then-write: a failure inside the current window is one atomic `ADD`,
+        // conditional on the window still being open; when it is not (none yet, or it has
+        // passed), a conditional put starts a new one. Two failures racing to start a window:
+        // one put wins, the other's fails and it counts itself in the winner's window with
+        // the `ADD` on its next turn, so every failure is counted.
+        let now_ms = now.timestamp_millis();
+        for _ in 0..3 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(attempts_pk(email)))
+                .key("sk", AttributeValue::S("ATTEMPTS".to_owned()))
+                .update_expression("ADD failures :one")
+                .condition_expression("windowEndsMs > :now")
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(()),
+                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
+                Err(err) => return Err(sdk_error("DynamoDB UpdateItem", err)),
+            }
+            let window_end = now + policy.window;
+            let started = self
                 .client
                 .put_item()
                 .table_name(&self.table)
@@ -374,25 +377,25 @@ impl AccountStore for DynamoAccounts {
                     pk: attempts_pk(email),
                     sk: "ATTEMPTS".to_owned(),
                     r#type: "attempts".to_owned(),
-                    attempts: item,
-                    expires_at,
+                    attempts: LoginAttempts {
+                        failures: 1,
+                        window_start: now,
+                    },
+                    window_ends_ms: window_end.timestamp_millis(),
+                    expires_at: window_end.timestamp(),
                 })?))
-                .condition_expression(expression)
-                .set_expression_attribute_values(if values.is_empty() {
-                    None
-                } else {
-                    Some(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-                });
-            match put.send().await {
+                .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
+                .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+                .send()
+                .await;
+            match started {
                 Ok(_) => return Ok(()),
-                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {
-                    continue;
-                }
+                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
                 Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),
             }
         }
         Err(DomainError::Unavailable(
-            "too many concurrent failed logins to count".to_owned(),
+            "the failed-login window changed three times during one count".to_owned(),
         ))
     }
 

@@ -10,7 +10,9 @@
 //!   per login.
 //! - [`secret`]: random one-time and refresh secrets, their hashes, the rotation derivation,
 //!   and argon2id password hashes.
-//! - [`dynamo`] and [`memory`]: the [`AccountStore`] on DynamoDB and in memory (handler tests).
+//! - [`dynamo`] and [`memory`]: the [`AccountStore`] on DynamoDB and in memory (handler tests);
+//!   [`contract`]: the store contract both pass. `memory` and `contract` only with feature
+//!   `testing`.
 //! - [`setup`]: [`Deps::from_env`], read once by each `src/bin/<function>.rs`.
 //!
 //! The rules (email normalisation, password policy, session verdicts, the lockout window)
@@ -24,10 +26,12 @@ use chrono::TimeDelta;
 use shop_domain::{Clock, SecretSource};
 
 pub mod accounts;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 pub mod domain;
 pub mod dynamo;
 pub mod issue;
-#[cfg(any(test, feature = "memory"))]
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod passwords;
 pub mod secret;

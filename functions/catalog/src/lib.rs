@@ -15,8 +15,9 @@
 //!   rule for categories and brands.
 //! - [`dynamo`]: the DynamoDB adapter behind all three stores; [`cursor`]: the signed
 //!   `nextToken`s it and the in-memory stores issue.
-//! - [`memory`]: in-memory [`ProductStore`], [`CategoryStore`] and [`BrandStore`] that record
-//!   the outbox event of every write, for the handler tests.
+//! - [`memory`]: [`MemoryCatalog`](memory::MemoryCatalog), the three stores in memory with the
+//!   adapter's rules, recording the outbox event of every write, for the handler tests;
+//!   [`contract`]: the store contract both adapters pass. Both only with feature `testing`.
 //! - [`setup`]: [`Deps::from_env`], which each `src/bin/<function>.rs` `main` calls once
 //!   before running its handler.
 //!
@@ -32,11 +33,13 @@ pub mod auth;
 pub mod brands;
 pub mod categories;
 pub mod common;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 pub mod cursor;
 pub mod domain;
 pub mod dynamo;
 pub mod listing;
-#[cfg(any(test, feature = "memory"))]
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod products;
 pub mod setup;

@@ -1,16 +1,20 @@
-//! In-memory catalog stores, for the handler tests: the ports exactly as documented, without
-//! a table.
+//! [`MemoryCatalog`]: the catalog's three stores in memory, for the handler tests, with the
+//! same rules as the DynamoDB adapter (the store contract in [`crate::contract`] runs against
+//! both, so the two cannot drift):
 //!
 //! - Writes check the version the caller read and answer [`DomainError::Conflict`] on a
-//!   stale one and [`DomainError::NotFound`] when the item is gone, like the conditional
-//!   `TransactWriteItems` of the DynamoDB adapter.
-//! - Each write records the [`OutgoingEvent`] passed with it, in order, as the outbox item
-//!   the real adapter would commit in the same transaction ([`MemoryProductStore::events`]).
-//! - `list` is [`filter_and_sort`] plus a cursor holding the sort key and id of the last item
-//!   returned, so a walk over the pages stays exact when items are added or removed between
-//!   pages. The cursor is signed with a fixed key by [`crate::cursor`], exactly as the
-//!   DynamoDB adapter signs it: an edited or foreign token is a validation error on
-//!   `nextToken`, as the port requires.
+//!   stale one and [`DomainError::NotFound`] when the item is gone.
+//! - Slugs are unique per resource (a taken one is a conflict naming the slug).
+//! - A product or sub-category can only enter a category or brand that exists (422), and a
+//!   category or brand with products or sub-categories cannot be deleted (409), as the
+//!   adapter's counters and their conditions enforce.
+//! - Each write records the [`OutgoingEvent`] passed with it, in order, as the outbox item the
+//!   real adapter commits in the same transaction ([`MemoryCatalog::events`]); a refused write
+//!   records none.
+//! - The lists are [`filter_and_sort`] (products) and name order (brands) plus a cursor
+//!   holding the sort key and id of the last item returned, signed with a fixed key by
+//!   [`crate::cursor`]: a walk over the pages stays exact when items are added or removed
+//!   between pages, and an edited or foreign token is a validation error on `nextToken`.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -21,73 +25,157 @@ use crate::domain::{
     SortOrder, filter_and_sort,
 };
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
 
 use crate::cursor::{ListCursor, Signer, SortKey};
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A test that panicked while holding the lock should not cascade into unrelated asserts.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Products in a map, with the outbox of every write.
+/// Products, categories and brands in maps, with the outbox of every write: one value
+/// implements all three ports, as the DynamoDB adapter does, so the rules that span them
+/// (a product's category must exist, a category in use cannot go) hold here too.
 #[derive(Debug, Default)]
-pub struct MemoryProductStore {
-    products: Mutex<HashMap<ProductId, Product>>,
-    outbox: Mutex<Vec<OutgoingEvent>>,
+pub struct MemoryCatalog {
+    state: Mutex<State>,
 }
 
-impl MemoryProductStore {
-    /// An empty store.
+#[derive(Debug, Default)]
+struct State {
+    products: HashMap<ProductId, Product>,
+    categories: HashMap<CategoryId, Category>,
+    brands: HashMap<BrandId, Brand>,
+    outbox: Vec<OutgoingEvent>,
+}
+
+impl MemoryCatalog {
+    /// An empty catalog.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Puts `product` in place without an event, as a test's starting state.
-    pub fn insert(&self, product: Product) {
-        lock(&self.products).insert(product.id, product);
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock should not cascade into unrelated asserts.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts `product` in place without an event or checks, as a test's starting state.
+    pub fn insert_product(&self, product: Product) {
+        self.lock().products.insert(product.id, product);
+    }
+
+    /// Puts `category` in place without an event or checks, as a test's starting state.
+    pub fn insert_category(&self, category: Category) {
+        self.lock().categories.insert(category.id, category);
+    }
+
+    /// Puts `brand` in place without an event or checks, as a test's starting state.
+    pub fn insert_brand(&self, brand: Brand) {
+        self.lock().brands.insert(brand.id, brand);
     }
 
     /// Every event recorded with a write, in order.
     pub fn events(&self) -> Vec<OutgoingEvent> {
-        lock(&self.outbox).clone()
+        self.lock().outbox.clone()
     }
 
     /// The detail-types of [`Self::events`], for short asserts.
     pub fn detail_types(&self) -> Vec<String> {
-        lock(&self.outbox)
+        self.lock()
+            .outbox
             .iter()
             .map(|e| e.detail_type.clone())
             .collect()
     }
 
     /// How many products are stored.
-    pub fn len(&self) -> usize {
-        lock(&self.products).len()
-    }
-
-    /// Whether no product is stored.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn product_count(&self) -> usize {
+        self.lock().products.len()
     }
 }
 
+impl State {
+    fn category_exists(&self, id: CategoryId) -> Result<(), DomainError> {
+        match self.categories.contains_key(&id) {
+            true => Ok(()),
+            false => Err(missing("category", id)),
+        }
+    }
+
+    fn brand_exists(&self, id: BrandId) -> Result<(), DomainError> {
+        match self.brands.contains_key(&id) {
+            true => Ok(()),
+            false => Err(missing("brand", id)),
+        }
+    }
+
+    /// What a product entering its category and brand needs: both exist.
+    fn product_may_enter(&self, product: &Product) -> Result<(), DomainError> {
+        self.category_exists(product.category_id)?;
+        self.brand_exists(product.brand_id)
+    }
+
+    /// What a category needs of its parent: it exists.
+    fn parent_exists(&self, category: &Category) -> Result<(), DomainError> {
+        category
+            .parent_id
+            .map_or(Ok(()), |parent| self.category_exists(parent))
+    }
+}
+
+/// The 422 of something entering a category or brand that does not exist.
+fn missing(kind: &str, id: impl std::fmt::Display) -> DomainError {
+    DomainError::Unprocessable(format!("{kind} `{id}` does not exist"))
+}
+
+fn exists(kind: &str, id: impl std::fmt::Display) -> DomainError {
+    DomainError::Conflict(format!("{kind} `{id}` already exists"))
+}
+
+fn check_version(
+    resource: &str,
+    id: impl std::fmt::Display,
+    stored: u64,
+    expected: u64,
+) -> Result<(), DomainError> {
+    if stored == expected {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict(format!(
+            "{resource} `{id}` is at version {stored}, not {expected}"
+        )))
+    }
+}
+
+/// [`DomainError::Conflict`] when another item than `id` already has `slug`.
+fn slug_free<'a, I: PartialEq + 'a>(
+    kind: &str,
+    existing: impl Iterator<Item = (I, &'a String)>,
+    id: I,
+    slug: &str,
+) -> Result<(), DomainError> {
+    for (other, taken) in existing {
+        if other != id && taken == slug {
+            return Err(DomainError::Conflict(format!(
+                "the slug `{slug}` is taken by another {kind}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
-impl ProductStore for MemoryProductStore {
+impl ProductStore for MemoryCatalog {
     async fn get(&self, id: ProductId) -> Result<Option<Product>, DomainError> {
-        Ok(lock(&self.products).get(&id).cloned())
+        Ok(self.lock().products.get(&id).cloned())
     }
 
     async fn create(&self, product: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
-        let mut products = lock(&self.products);
-        if products.contains_key(&product.id) {
-            return Err(DomainError::Conflict(format!(
-                "product `{}` already exists",
-                product.id
-            )));
+        let mut state = self.lock();
+        if state.products.contains_key(&product.id) {
+            return Err(exists("product", product.id));
         }
-        products.insert(product.id, product.clone());
-        lock(&self.outbox).push(event);
+        state.product_may_enter(product)?;
+        state.products.insert(product.id, product.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -97,13 +185,15 @@ impl ProductStore for MemoryProductStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut products = lock(&self.products);
-        let stored = products
+        let mut state = self.lock();
+        let stored = state
+            .products
             .get(&product.id)
             .ok_or_else(|| DomainError::not_found("product", product.id))?;
         check_version("product", product.id, stored.version, expected_version)?;
-        products.insert(product.id, product.clone());
-        lock(&self.outbox).push(event);
+        state.product_may_enter(product)?;
+        state.products.insert(product.id, product.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -113,13 +203,14 @@ impl ProductStore for MemoryProductStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut products = lock(&self.products);
-        let stored = products
+        let mut state = self.lock();
+        let stored = state
+            .products
             .get(&id)
             .ok_or_else(|| DomainError::not_found("product", id))?;
         check_version("product", id, stored.version, expected_version)?;
-        products.remove(&id);
-        lock(&self.outbox).push(event);
+        state.products.remove(&id);
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -128,7 +219,7 @@ impl ProductStore for MemoryProductStore {
         query: &ProductQuery,
         categories: Option<&[CategoryId]>,
     ) -> Result<Page<Product>, DomainError> {
-        let all: Vec<Product> = lock(&self.products).values().cloned().collect();
+        let all: Vec<Product> = self.lock().products.values().cloned().collect();
         let matching = filter_and_sort(&all, query, categories);
         page(matching, query, &query.cursor_scope())
     }
@@ -146,7 +237,9 @@ impl ProductStore for MemoryProductStore {
             next_token: next_token.map(str::to_owned),
             ..ProductQuery::default()
         };
-        let mut mine: Vec<Product> = lock(&self.products)
+        let mut mine: Vec<Product> = self
+            .lock()
+            .products
             .values()
             .filter(|p| p.seller_id == seller_id)
             .cloned()
@@ -157,26 +250,11 @@ impl ProductStore for MemoryProductStore {
     }
 
     async fn any_in_category(&self, id: CategoryId) -> Result<bool, DomainError> {
-        Ok(lock(&self.products).values().any(|p| p.category_id == id))
+        Ok(self.lock().products.values().any(|p| p.category_id == id))
     }
 
     async fn any_of_brand(&self, id: BrandId) -> Result<bool, DomainError> {
-        Ok(lock(&self.products).values().any(|p| p.brand_id == id))
-    }
-}
-
-fn check_version(
-    resource: &str,
-    id: impl std::fmt::Display,
-    stored: u64,
-    expected: u64,
-) -> Result<(), DomainError> {
-    if stored == expected {
-        Ok(())
-    } else {
-        Err(DomainError::Conflict(format!(
-            "{resource} `{id}` is at version {stored}, not {expected}"
-        )))
+        Ok(self.lock().products.values().any(|p| p.brand_id == id))
     }
 }
 
@@ -233,57 +311,28 @@ fn after(query: &ProductQuery, p: &Product, cursor: &ListCursor) -> bool {
     ordering == Ordering::Greater
 }
 
-/// Categories in a map, with unique slugs and the outbox of every write.
-#[derive(Debug, Default)]
-pub struct MemoryCategoryStore {
-    categories: Mutex<HashMap<CategoryId, Category>>,
-    outbox: Mutex<Vec<OutgoingEvent>>,
-}
-
-impl MemoryCategoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Puts `category` in place without an event, as a test's starting state.
-    pub fn insert(&self, category: Category) {
-        lock(&self.categories).insert(category.id, category);
-    }
-
-    /// Every event recorded with a write, in order.
-    pub fn events(&self) -> Vec<OutgoingEvent> {
-        lock(&self.outbox).clone()
-    }
-}
-
 #[async_trait]
-impl CategoryStore for MemoryCategoryStore {
+impl CategoryStore for MemoryCatalog {
     async fn get(&self, id: CategoryId) -> Result<Option<Category>, DomainError> {
-        Ok(lock(&self.categories).get(&id).cloned())
+        Ok(self.lock().categories.get(&id).cloned())
     }
 
     async fn all(&self) -> Result<Vec<Category>, DomainError> {
-        let mut all: Vec<Category> = lock(&self.categories).values().cloned().collect();
+        let mut all: Vec<Category> = self.lock().categories.values().cloned().collect();
         all.sort_by_key(|c| c.id);
         Ok(all)
     }
 
     async fn create(&self, category: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
-        let mut categories = lock(&self.categories);
-        if categories.contains_key(&category.id) {
-            return Err(DomainError::Conflict(format!(
-                "category `{}` already exists",
-                category.id
-            )));
+        let mut state = self.lock();
+        if state.categories.contains_key(&category.id) {
+            return Err(exists("category", category.id));
         }
-        slug_free(
-            categories.values().map(|c| (c.id, &c.slug)),
-            category.id,
-            &category.slug,
-        )?;
-        categories.insert(category.id, category.clone());
-        lock(&self.outbox).push(event);
+        let slugs = state.categories.values().map(|c| (c.id, &c.slug));
+        slug_free("category", slugs, category.id, &category.slug)?;
+        state.parent_exists(category)?;
+        state.categories.insert(category.id, category.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -293,18 +342,17 @@ impl CategoryStore for MemoryCategoryStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut categories = lock(&self.categories);
-        let stored = categories
+        let mut state = self.lock();
+        let stored = state
+            .categories
             .get(&category.id)
             .ok_or_else(|| DomainError::not_found("category", category.id))?;
         check_version("category", category.id, stored.version, expected_version)?;
-        slug_free(
-            categories.values().map(|c| (c.id, &c.slug)),
-            category.id,
-            &category.slug,
-        )?;
-        categories.insert(category.id, category.clone());
-        lock(&self.outbox).push(event);
+        let slugs = state.categories.values().map(|c| (c.id, &c.slug));
+        slug_free("category", slugs, category.id, &category.slug)?;
+        state.parent_exists(category)?;
+        state.categories.insert(category.id, category.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -314,87 +362,89 @@ impl CategoryStore for MemoryCategoryStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut categories = lock(&self.categories);
-        let stored = categories
+        let mut state = self.lock();
+        let stored = state
+            .categories
             .get(&id)
             .ok_or_else(|| DomainError::not_found("category", id))?;
         check_version("category", id, stored.version, expected_version)?;
-        categories.remove(&id);
-        lock(&self.outbox).push(event);
+        if state.products.values().any(|p| p.category_id == id) {
+            return Err(DomainError::Conflict(format!(
+                "category `{id}` still has products; move them first"
+            )));
+        }
+        if state.categories.values().any(|c| c.parent_id == Some(id)) {
+            return Err(DomainError::Conflict(format!(
+                "category `{id}` has sub-categories; delete or move them first"
+            )));
+        }
+        state.categories.remove(&id);
+        state.outbox.push(event);
         Ok(())
     }
 }
 
-/// Brands in a map, with unique slugs and the outbox of every write.
-#[derive(Debug, Default)]
-pub struct MemoryBrandStore {
-    brands: Mutex<HashMap<BrandId, Brand>>,
-    outbox: Mutex<Vec<OutgoingEvent>>,
-}
-
-impl MemoryBrandStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Puts `brand` in place without an event, as a test's starting state.
-    pub fn insert(&self, brand: Brand) {
-        lock(&self.brands).insert(brand.id, brand);
-    }
-
-    /// Every event recorded with a write, in order.
-    pub fn events(&self) -> Vec<OutgoingEvent> {
-        lock(&self.outbox).clone()
-    }
+/// The brand list's cursor, as the DynamoDB adapter's: the last brand's lower-cased name and
+/// id.
+#[derive(Serialize, Deserialize)]
+struct BrandCursor {
+    name: String,
+    id: BrandId,
 }
 
 #[async_trait]
-impl BrandStore for MemoryBrandStore {
+impl BrandStore for MemoryCatalog {
     async fn get(&self, id: BrandId) -> Result<Option<Brand>, DomainError> {
-        Ok(lock(&self.brands).get(&id).cloned())
+        Ok(self.lock().brands.get(&id).cloned())
     }
 
-    /// Sorted by name (case-insensitively), then id; the cursor is the offset, signed, which
-    /// is enough for a test double of a list this small.
+    /// Sorted by name (case-insensitively), then id; the page starts after the cursor's brand.
     async fn list(
         &self,
         page_size: u32,
         next_token: Option<&str>,
     ) -> Result<Page<Brand>, DomainError> {
-        let mut all: Vec<Brand> = lock(&self.brands).values().cloned().collect();
-        all.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        });
-        let start = match next_token {
-            None => 0,
-            Some(token) => decode_offset(token)?,
+        let after: Option<BrandCursor> = next_token
+            .map(|token| signer().decode("brands", token))
+            .transpose()?;
+        let mut all: Vec<(String, Brand)> = self
+            .lock()
+            .brands
+            .values()
+            .map(|b| (b.name.to_lowercase(), b.clone()))
+            .collect();
+        all.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id.cmp(&y.id)));
+        let rest: Vec<(String, Brand)> = match after {
+            None => all,
+            Some(c) => all
+                .into_iter()
+                .filter(|(name, b)| (name, b.id) > (&c.name, c.id))
+                .collect(),
         };
-        let size = page_size.max(1) as usize;
-        let items: Vec<Brand> = all.iter().skip(start).take(size).cloned().collect();
-        let end = start + items.len();
-        let next_token = (end < all.len()).then(|| encode_offset(end));
+        let size = page_size as usize;
+        let items: Vec<Brand> = rest.iter().take(size).map(|(_, b)| b.clone()).collect();
+        let next_token = match items.last() {
+            Some(last) if rest.len() > size => Some(signer().encode(
+                "brands",
+                &BrandCursor {
+                    name: last.name.to_lowercase(),
+                    id: last.id,
+                },
+            )),
+            _ => None,
+        };
         Ok(Page { items, next_token })
     }
 
     async fn create(&self, brand: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
-        let mut brands = lock(&self.brands);
-        if brands.contains_key(&brand.id) {
-            return Err(DomainError::Conflict(format!(
-                "brand `{}` already exists",
-                brand.id
-            )));
+        let mut state = self.lock();
+        if state.brands.contains_key(&brand.id) {
+            return Err(exists("brand", brand.id));
         }
-        slug_free(
-            brands.values().map(|b| (b.id, &b.slug)),
-            brand.id,
-            &brand.slug,
-        )?;
-        brands.insert(brand.id, brand.clone());
-        lock(&self.outbox).push(event);
+        let slugs = state.brands.values().map(|b| (b.id, &b.slug));
+        slug_free("brand", slugs, brand.id, &brand.slug)?;
+        state.brands.insert(brand.id, brand.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -404,18 +454,16 @@ impl BrandStore for MemoryBrandStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut brands = lock(&self.brands);
-        let stored = brands
+        let mut state = self.lock();
+        let stored = state
+            .brands
             .get(&brand.id)
             .ok_or_else(|| DomainError::not_found("brand", brand.id))?;
         check_version("brand", brand.id, stored.version, expected_version)?;
-        slug_free(
-            brands.values().map(|b| (b.id, &b.slug)),
-            brand.id,
-            &brand.slug,
-        )?;
-        brands.insert(brand.id, brand.clone());
-        lock(&self.outbox).push(event);
+        let slugs = state.brands.values().map(|b| (b.id, &b.slug));
+        slug_free("brand", slugs, brand.id, &brand.slug)?;
+        state.brands.insert(brand.id, brand.clone());
+        state.outbox.push(event);
         Ok(())
     }
 
@@ -425,129 +473,19 @@ impl BrandStore for MemoryBrandStore {
         expected_version: u64,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let mut brands = lock(&self.brands);
-        let stored = brands
+        let mut state = self.lock();
+        let stored = state
+            .brands
             .get(&id)
             .ok_or_else(|| DomainError::not_found("brand", id))?;
         check_version("brand", id, stored.version, expected_version)?;
-        brands.remove(&id);
-        lock(&self.outbox).push(event);
-        Ok(())
-    }
-}
-
-/// [`DomainError::Conflict`] when another item than `id` already has `slug`.
-fn slug_free<'a, I: PartialEq + std::fmt::Display + 'a>(
-    existing: impl Iterator<Item = (I, &'a String)>,
-    id: I,
-    slug: &str,
-) -> Result<(), DomainError> {
-    for (other, taken) in existing {
-        if other != id && taken == slug {
+        if state.products.values().any(|p| p.brand_id == id) {
             return Err(DomainError::Conflict(format!(
-                "slug `{slug}` is taken by `{other}`"
+                "brand `{id}` still has products; move them first"
             )));
         }
-    }
-    Ok(())
-}
-
-fn encode_offset(offset: usize) -> String {
-    signer().encode("brands", &offset)
-}
-
-fn decode_offset(token: &str) -> Result<usize, DomainError> {
-    signer().decode("brands", token)
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::domain::ProductInput;
-    use chrono::Utc;
-    use serde_json::json;
-
-    use super::*;
-
-    fn event() -> OutgoingEvent {
-        OutgoingEvent {
-            source: "shop.catalog".into(),
-            detail_type: "ProductModified".into(),
-            detail: json!({}),
-        }
-    }
-
-    fn product() -> Product {
-        let input = ProductInput::from_json(&json!({
-            "name": "Mug", "price": 1999, "currency": "EUR",
-            "categoryId": CategoryId::new().to_string(), "brandId": BrandId::new().to_string(),
-        }))
-        .unwrap();
-        Product::create(input, "seller-1", Utc::now(), ProductId::new()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_write_at_a_stale_version_is_a_conflict_and_records_no_event() {
-        let store = MemoryProductStore::new();
-        let p = product();
-        store.create(&p, event()).await.unwrap();
-        let next = Product {
-            version: 2,
-            ..p.clone()
-        };
-        let err = store.update(&next, 7, event()).await.unwrap_err();
-        assert_eq!(err.status(), 409);
-        let err = store.delete(p.id, 7, event()).await.unwrap_err();
-        assert_eq!(err.status(), 409);
-        assert!(store.create(&p, event()).await.is_err());
-        assert_eq!(store.events().len(), 1);
-
-        store.update(&next, 1, event()).await.unwrap();
-        store.delete(p.id, 2, event()).await.unwrap();
-        let err = store.delete(p.id, 2, event()).await.unwrap_err();
-        assert_eq!(err.status(), 404);
-        assert_eq!(store.events().len(), 3);
-    }
-
-    #[tokio::test]
-    async fn brand_pages_cover_every_brand_and_refuse_altered_tokens() {
-        let store = MemoryBrandStore::new();
-        for name in ["Zeta", "alpha", "Beta", "gamma", "Delta"] {
-            let input = crate::domain::BrandInput {
-                name: name.into(),
-                ..Default::default()
-            };
-            store.insert(Brand::create(input, Utc::now(), BrandId::new()).unwrap());
-        }
-        let mut names = Vec::new();
-        let mut token = None;
-        loop {
-            let page = store.list(2, token.as_deref()).await.unwrap();
-            names.extend(page.items.into_iter().map(|b| b.name));
-            match page.next_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
-        assert_eq!(names, ["alpha", "Beta", "Delta", "gamma", "Zeta"]);
-        let forged = Signer::new("another key").encode("brands", &2_usize);
-        assert_eq!(
-            store.list(2, Some(&forged)).await.unwrap_err().status(),
-            400
-        );
-    }
-
-    #[tokio::test]
-    async fn slugs_are_unique_per_store() {
-        let store = MemoryBrandStore::new();
-        let make = |name: &str| {
-            let input = crate::domain::BrandInput {
-                name: name.into(),
-                ..Default::default()
-            };
-            Brand::create(input, Utc::now(), BrandId::new()).unwrap()
-        };
-        store.create(&make("Acme"), event()).await.unwrap();
-        let err = store.create(&make("acme"), event()).await.unwrap_err();
-        assert_eq!(err.status(), 409);
+        state.brands.remove(&id);
+        state.outbox.push(event);
+        Ok(())
     }
 }

@@ -7,7 +7,9 @@
 //! - [`addresses`]: `/api/users/me/addresses[/{id}]`: at most 20, exactly one default.
 //! - [`events`]: `users_on_auth_events`, the SQS consumer of `UserVerified` and
 //!   `UserRolesChanged`.
-//! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory.
+//! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory (handler tests);
+//!   [`contract`]: the store contract both pass. `memory` and `contract` only with feature
+//!   `testing`.
 //! - [`setup`]: [`Deps::from_env`], read once by each `src/bin/<function>.rs`.
 //!
 //! A profile exists for every verified user: made by `UserVerified`, or by the user's first
@@ -19,10 +21,12 @@ use crate::domain::ProfileStore;
 use shop_domain::Clock;
 
 pub mod addresses;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 pub mod domain;
 pub mod dynamo;
 pub mod events;
-#[cfg(any(test, feature = "memory"))]
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod profiles;
 pub mod setup;

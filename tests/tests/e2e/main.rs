@@ -3,11 +3,12 @@
 
 mod adapters;
 mod catalog;
-mod catalog_store;
+
 mod client;
 mod gateway;
 mod identity;
 mod openapi;
+mod stores;
 mod templates;
 mod tokens;
 

@@ -1,6 +1,8 @@
 //! Handler tests for the auth routes: the fixture events of `events/<function>/`, the
 //! in-memory store, a real key set, and a clock the tests move.
 
+mod store;
+
 use shop_adapters::fixture;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

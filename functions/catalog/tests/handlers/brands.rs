@@ -37,8 +37,8 @@ fn seed_brands(w: &World, names: &[&str]) {
             name: (*name).to_owned(),
             ..BrandInput::default()
         };
-        w.brands
-            .insert(Brand::create(input, w.clock.now(), BrandId::new()).unwrap());
+        w.catalog
+            .insert_brand(Brand::create(input, w.clock.now(), BrandId::new()).unwrap());
     }
 }
 
@@ -154,7 +154,7 @@ async fn create_answers_201_with_location_etag_and_a_brand_created_event() {
         "https://cdn.example.com/brands/northwind.png"
     );
 
-    assert_only_created_event(&w.brands.events(), "BrandCreated", "brand", &created);
+    assert_only_created_event(&w.catalog.events(), "BrandCreated", "brand", &created);
 }
 
 #[tokio::test]
@@ -167,7 +167,7 @@ async fn an_invalid_brand_is_400_naming_every_bad_field() {
     let mut fields = fields(&response);
     fields.sort();
     assert_eq!(fields, ["logoUrl", "name"]);
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -185,7 +185,7 @@ async fn a_seller_may_not_create_replace_or_delete_brands() {
     assert_eq!(response.status(), 403);
 
     assert_eq!(stored(&w).await.unwrap().version, 1);
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn a_slug_taken_by_another_brand_is_409() {
         .await
         .unwrap();
     assert_eq!(response.status(), 409);
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -208,7 +208,7 @@ async fn replace_with_the_current_if_match_bumps_the_version_and_emits_brand_mod
     assert_eq!(after.version, 2);
     assert_eq!(after.description, "Everything, mail order.");
 
-    let events = w.brands.events();
+    let events = w.catalog.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, "BrandModified");
     assert_eq!(events[0].detail["aggregateVersion"], 2);
@@ -228,7 +228,7 @@ async fn a_put_that_changes_nothing_writes_nothing_and_emits_nothing() {
     assert_eq!(response.status(), 200, "{}", body(&response));
     assert_eq!(response.headers()["etag"], "\"1\"");
     assert_eq!(stored(&w).await.unwrap(), before);
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -240,7 +240,7 @@ async fn a_stale_if_match_is_412() {
     assert_eq!(response.status(), 412);
     assert_eq!(body(&response)["error"], "PreconditionFailed");
     assert_eq!(stored(&w).await.unwrap().version, 1);
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -254,13 +254,13 @@ async fn a_taken_slug_on_put_is_409_even_with_a_current_if_match() {
         .unwrap();
     assert_eq!(response.status(), 409, "{}", body(&response));
     assert_eq!(stored(&w).await.unwrap().slug, "acme");
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
 async fn deleting_a_brand_that_an_archived_product_still_has_is_409() {
     let w = empty_world();
-    w.products.insert(product(
+    w.catalog.insert_product(product(
         PRODUCT,
         "seller-1",
         ProductStatus::Archived,
@@ -271,7 +271,7 @@ async fn deleting_a_brand_that_an_archived_product_still_has_is_409() {
     let response = delete_brand(&w.deps, request(DELETE_OK)).await.unwrap();
     assert_eq!(response.status(), 409);
     assert!(stored(&w).await.is_some());
-    assert!(w.brands.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -281,7 +281,7 @@ async fn delete_answers_204_and_emits_brand_deleted_one_version_past_the_last() 
     assert_eq!(response.status(), 204);
     assert!(stored(&w).await.is_none());
 
-    let events = w.brands.events();
+    let events = w.catalog.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, "BrandDeleted");
     assert_eq!(events[0].detail["aggregateVersion"], 2);

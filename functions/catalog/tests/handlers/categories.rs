@@ -129,12 +129,7 @@ async fn create_answers_201_with_location_etag_and_a_category_created_event() {
     assert_eq!(created["parentId"], CHILD_CATEGORY);
     assert!(stored(&w, id).await.is_some());
 
-    assert_only_created_event(
-        &w.categories.events(),
-        "CategoryCreated",
-        "category",
-        &created,
-    );
+    assert_only_created_event(&w.catalog.events(), "CategoryCreated", "category", &created);
 }
 
 #[tokio::test]
@@ -148,7 +143,7 @@ async fn an_invalid_category_is_400_naming_every_bad_field() {
     let mut fields = fields(&response);
     fields.sort();
     assert_eq!(fields, ["name", "parentId", "slug"]);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -177,7 +172,7 @@ async fn a_seller_may_not_create_replace_or_delete_categories() {
 
     assert_eq!(w.deps.categories.all().await.unwrap().len(), 3);
     assert_eq!(stored(&w, CHILD_CATEGORY).await.unwrap().version, 1);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -187,7 +182,7 @@ async fn a_parent_that_does_not_exist_is_422() {
         .await
         .unwrap();
     assert_eq!(response.status(), 422);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -206,7 +201,7 @@ async fn a_sixth_level_is_refused_on_parent_id() {
             ..CategoryInput::default()
         };
         let category = Category::create(input, w.clock.now(), id.parse().unwrap()).unwrap();
-        w.categories.insert(category);
+        w.catalog.insert_category(category);
         parent = id;
     }
 
@@ -215,7 +210,7 @@ async fn a_sixth_level_is_refused_on_parent_id() {
         .unwrap();
     assert_eq!(response.status(), 400, "{}", body(&response));
     assert_eq!(fields(&response), ["parentId"]);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -233,7 +228,7 @@ async fn moving_a_category_below_its_own_child_is_refused_as_a_cycle() {
             .contains("cycle")
     );
     assert_eq!(stored(&w, CATEGORY).await.unwrap().parent_id, None);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -243,7 +238,7 @@ async fn a_slug_taken_by_another_category_is_409() {
         .await
         .unwrap();
     assert_eq!(response.status(), 409);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -259,7 +254,7 @@ async fn replace_with_the_current_if_match_bumps_the_version_and_emits_category_
     assert_eq!(after.name, "Trail Shoes");
     assert_eq!(after.slug, "trail-shoes");
 
-    let events = w.categories.events();
+    let events = w.catalog.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, "CategoryModified");
     assert_eq!(events[0].detail["aggregateVersion"], 2);
@@ -281,7 +276,7 @@ async fn a_put_that_changes_nothing_writes_nothing_and_emits_nothing() {
     assert_eq!(response.status(), 200, "{}", body(&response));
     assert_eq!(response.headers()["etag"], "\"1\"");
     assert_eq!(stored(&w, CHILD_CATEGORY).await.unwrap(), before);
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -299,7 +294,7 @@ async fn a_stale_if_match_is_412_on_put_and_delete() {
 
     assert_eq!(stored(&w, CHILD_CATEGORY).await.unwrap().version, 1);
     assert!(stored(&w, OTHER_CATEGORY).await.is_some());
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -316,13 +311,13 @@ async fn deleting_a_category_with_sub_categories_is_409() {
             .contains("sub-categories")
     );
     assert!(stored(&w, CATEGORY).await.is_some());
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
 async fn deleting_a_category_that_still_has_a_draft_product_is_409() {
     let w = empty_world();
-    w.products.insert(product(
+    w.catalog.insert_product(product(
         PRODUCT,
         "seller-1",
         ProductStatus::Draft,
@@ -339,7 +334,7 @@ async fn deleting_a_category_that_still_has_a_draft_product_is_409() {
             .contains("products")
     );
     assert!(stored(&w, OTHER_CATEGORY).await.is_some());
-    assert!(w.categories.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -349,7 +344,7 @@ async fn delete_answers_204_and_emits_category_deleted_one_version_past_the_last
     assert_eq!(response.status(), 204);
     assert!(stored(&w, OTHER_CATEGORY).await.is_none());
 
-    let events = w.categories.events();
+    let events = w.catalog.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, "CategoryDeleted");
     assert_eq!(events[0].detail["aggregateVersion"], 2);

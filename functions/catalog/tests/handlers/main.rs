@@ -4,8 +4,10 @@
 //!
 //! - [`world`]: the seeded catalog every test starts from, and the request/response helpers.
 //! - [`products`], [`categories`], [`brands`]: one module per resource's routes.
+//! - [`store`]: the store contract run against the in-memory catalog.
 
 mod brands;
 mod categories;
 mod products;
+mod store;
 mod world;

@@ -56,7 +56,7 @@ async fn create_answers_201_with_location_etag_and_a_product_created_event() {
     assert_eq!(created["price"], 12999);
     assert_eq!(created["variants"][1]["price"], 13499);
 
-    assert_only_created_event(&w.products.events(), "ProductCreated", "product", &created);
+    assert_only_created_event(&w.catalog.events(), "ProductCreated", "product", &created);
 }
 
 #[tokio::test]
@@ -72,8 +72,8 @@ async fn invalid_body_is_400_naming_every_bad_field() {
     for field in ["name", "price", "currency"] {
         assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
     }
-    assert!(w.products.is_empty());
-    assert!(w.products.events().is_empty());
+    assert_eq!(w.catalog.product_count(), 0);
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -99,8 +99,8 @@ async fn unknown_category_is_422_and_writes_nothing() {
             .unwrap()
             .contains("category")
     );
-    assert!(w.products.is_empty());
-    assert!(w.products.events().is_empty());
+    assert_eq!(w.catalog.product_count(), 0);
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -124,7 +124,7 @@ async fn a_caller_without_the_seller_scope_cannot_create() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert!(w.products.is_empty());
+    assert_eq!(w.catalog.product_count(), 0);
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn if_none_match_with_the_current_etag_is_304() {
 #[tokio::test]
 async fn a_draft_is_404_to_the_public_and_readable_by_its_seller_on_the_seller_route() {
     let w = empty_world();
-    w.products.insert(product(
+    w.catalog.insert_product(product(
         PRODUCT,
         "seller-1",
         ProductStatus::Draft,
@@ -197,8 +197,8 @@ async fn replace_with_the_current_if_match_bumps_the_version_and_emits_product_m
     assert_eq!(after.version, 2);
     assert_eq!(after.name, "Trail Running Shoe v2");
 
-    let events = w.products.events();
-    assert_eq!(w.products.detail_types(), ["ProductModified"]);
+    let events = w.catalog.events();
+    assert_eq!(w.catalog.detail_types(), ["ProductModified"]);
     assert_eq!(events[0].detail["aggregateVersion"], 2);
     assert_eq!(events[0].detail["data"]["old"]["version"], 1);
     assert_eq!(events[0].detail["data"]["new"]["version"], 2);
@@ -212,7 +212,7 @@ async fn a_seller_cannot_replace_another_sellers_product() {
         .unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(stored(&w).await.unwrap().version, 1);
-    assert!(w.products.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn a_stale_if_match_is_412() {
     assert_eq!(response.status(), 412);
     assert_eq!(body(&response)["error"], "PreconditionFailed");
     assert_eq!(stored(&w).await.unwrap().version, 1);
-    assert!(w.products.events().is_empty());
+    assert!(w.catalog.events().is_empty());
 }
 
 #[tokio::test]
@@ -242,7 +242,7 @@ async fn patch_changes_only_the_given_fields_and_names_them_in_the_event() {
     assert_eq!(after.category_id, before.category_id);
     assert_eq!(after.version, 2);
 
-    let events = w.products.events();
+    let events = w.catalog.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, "ProductModified");
     assert_eq!(
@@ -274,8 +274,8 @@ async fn delete_answers_204_then_the_product_is_404() {
     let w = world();
     let response = delete_product(&w.deps, request(DELETE_OK)).await.unwrap();
     assert_eq!(response.status(), 204);
-    let events = w.products.events();
-    assert_eq!(w.products.detail_types(), ["ProductDeleted"]);
+    let events = w.catalog.events();
+    assert_eq!(w.catalog.detail_types(), ["ProductDeleted"]);
     assert_eq!(events[0].detail["aggregateVersion"], 2);
     assert_eq!(events[0].detail["data"]["productId"], PRODUCT);
     assert_eq!(events[0].detail["data"]["sellerId"], "seller-1");
@@ -309,8 +309,8 @@ fn seed_list(w: &World) {
         let price = 1000 + i64::from(i % 7) * 250;
         let category = categories[(i % 3) as usize];
         w.clock.advance(std::time::Duration::from_secs(60));
-        w.products
-            .insert(product(&id, "seller-1", status, price, category, w));
+        w.catalog
+            .insert_product(product(&id, "seller-1", status, price, category, w));
     }
 }
 
@@ -446,7 +446,7 @@ async fn the_seller_list_shows_only_the_callers_products_in_every_status() {
     for _ in 0..3 {
         let id = ProductId::new().to_string();
         let other = product(&id, "seller-2", ProductStatus::Active, 500, CATEGORY, &w);
-        w.products.insert(other);
+        w.catalog.insert_product(other);
     }
 
     let pages = seller_pages(&w, SELLER_LIST_OK).await;

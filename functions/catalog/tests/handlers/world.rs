@@ -8,7 +8,7 @@ use catalog::Deps;
 use catalog::domain::{
     Brand, BrandInput, Category, CategoryInput, Product, ProductInput, ProductStatus,
 };
-use catalog::memory::{MemoryBrandStore, MemoryCategoryStore, MemoryProductStore};
+use catalog::memory::MemoryCatalog;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use shop_adapters::memory::FixedClock;
@@ -25,12 +25,10 @@ pub const OTHER_CATEGORY: &str = "01JBQ00000000000000000CA03";
 /// "Acme", the one brand.
 pub const BRAND: &str = "01JBQ00000000000000000BR01";
 
-/// The handlers' dependencies, with typed handles on the in-memory stores for asserts.
+/// The handlers' dependencies, with a typed handle on the in-memory catalog for asserts.
 pub struct World {
     pub deps: Deps,
-    pub products: Arc<MemoryProductStore>,
-    pub categories: Arc<MemoryCategoryStore>,
-    pub brands: Arc<MemoryBrandStore>,
+    pub catalog: Arc<MemoryCatalog>,
     pub clock: Arc<FixedClock>,
 }
 
@@ -38,7 +36,7 @@ pub struct World {
 /// products.
 pub fn empty_world() -> World {
     let clock = Arc::new(FixedClock::default());
-    let categories = Arc::new(MemoryCategoryStore::new());
+    let catalog = Arc::new(MemoryCatalog::new());
     for (id, name, parent) in [
         (CATEGORY, "Shoes", None),
         (CHILD_CATEGORY, "Running Shoes", Some(CATEGORY)),
@@ -49,26 +47,22 @@ pub fn empty_world() -> World {
             parent_id: parent.map(str::to_owned),
             ..CategoryInput::default()
         };
-        categories.insert(Category::create(input, clock.now(), id.parse().unwrap()).unwrap());
+        catalog.insert_category(Category::create(input, clock.now(), id.parse().unwrap()).unwrap());
     }
-    let brands = Arc::new(MemoryBrandStore::new());
     let input = BrandInput {
         name: "Acme".to_owned(),
         ..BrandInput::default()
     };
-    brands.insert(Brand::create(input, clock.now(), BRAND.parse().unwrap()).unwrap());
-    let products = Arc::new(MemoryProductStore::new());
+    catalog.insert_brand(Brand::create(input, clock.now(), BRAND.parse().unwrap()).unwrap());
     let deps = Deps {
-        products: products.clone(),
-        categories: categories.clone(),
-        brands: brands.clone(),
+        products: catalog.clone(),
+        categories: catalog.clone(),
+        brands: catalog.clone(),
         clock: clock.clone(),
     };
     World {
         deps,
-        products,
-        categories,
-        brands,
+        catalog,
         clock,
     }
 }
@@ -76,7 +70,7 @@ pub fn empty_world() -> World {
 /// [`empty_world`] plus product `PRODUCT` of `seller-1`, active, at version 1.
 pub fn world() -> World {
     let world = empty_world();
-    world.products.insert(product(
+    world.catalog.insert_product(product(
         PRODUCT,
         "seller-1",
         ProductStatus::Active,

@@ -1,6 +1,8 @@
 //! Handler tests for the users routes and the auth-event consumer: the fixture events of
 //! `events/<function>/`, the in-memory store and a clock the tests move.
 
+mod store;
+
 use shop_adapters::fixture;
 use std::sync::Arc;
 

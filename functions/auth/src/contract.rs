@@ -1,0 +1,261 @@
+//! The auth store contract: what every [`AccountStore`] adapter must do, written once and run
+//! against both [`MemoryAccounts`](crate::memory::MemoryAccounts) (the handler tests' `store`
+//! module) and the DynamoDB adapter against moto (the end-to-end tests' `stores` module), so
+//! the fake the handler tests trust cannot drift from the table.
+//!
+//! Each check takes a fresh, empty store and panics, like an assert, on the first broken rule.
+//! The races run their writes concurrently; each must have exactly one winner.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use shop_domain::{Clock, DomainError, OutgoingEvent, SessionId, SystemClock};
+
+use crate::domain::{
+    Account, AccountStore, IssuedAccess, LockoutPolicy, Registration, Role, Session,
+};
+
+fn event(n: usize) -> OutgoingEvent {
+    OutgoingEvent {
+        source: "shop.auth".into(),
+        detail_type: "TestEvent".into(),
+        detail: json!({
+            "id": shop_domain::EventId::new().to_string(),
+            "occurredAt": "2026-12-01T10:00:00.000Z",
+            "n": n,
+        }),
+    }
+}
+
+/// A new unverified account for `email`, registered at `now`.
+pub fn account(email: &str, now: DateTime<Utc>) -> Account {
+    let registration = Registration::parse(email, "correct-Horse-7-battery", "Ann Example")
+        .expect("a valid registration");
+    Account::register(
+        &registration,
+        "argon2-hash".into(),
+        "token-hash".into(),
+        now,
+    )
+}
+
+fn issued(jti: &str) -> IssuedAccess {
+    IssuedAccess {
+        issued_at: 0,
+        jti: jti.into(),
+        roles: vec![Role::User],
+        email: "ann@example.com".into(),
+        name: "Ann Example".into(),
+        kid: "key-1".into(),
+    }
+}
+
+#[track_caller]
+fn assert_conflict(result: Result<(), DomainError>) {
+    assert!(
+        matches!(result, Err(DomainError::Conflict(_))),
+        "{result:?}"
+    );
+}
+
+/// Accounts: an email holds one account; a lapsed one is replaced only exactly as it was read
+/// (its id and version), and of two registrations replacing it concurrently one wins; updates
+/// are conditional on the version; an account is found by email and by user id, a replaced
+/// one by neither.
+///
+/// Returns how many account writes succeeded, each with one event: the store must hold
+/// exactly that many outbox items, which the caller counts its own way.
+#[must_use = "the caller checks the outbox holds exactly this many items"]
+pub async fn accounts_are_unique_per_email_and_written_conditionally(
+    store: &impl AccountStore,
+) -> usize {
+    let now = SystemClock.now();
+    let email = format!(
+        "ann-{}@example.com",
+        SessionId::new().to_string().to_lowercase()
+    );
+    let first = account(&email, now);
+    store
+        .create_account(&first, None, vec![event(1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account_by_email(&email).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.account(first.user_id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.account(account(&email, now).user_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.account_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
+
+    // The email is taken, whatever the new account's id.
+    assert_conflict(
+        store
+            .create_account(&account(&email, now), None, vec![event(2)])
+            .await,
+    );
+
+    // Updates go from the version read to the next one, once.
+    let verified = first.touched(now);
+    store
+        .update_account(&verified, vec![event(3)])
+        .await
+        .unwrap();
+    assert_conflict(store.update_account(&verified, vec![event(4)]).await);
+    let skipped = verified.touched(now).touched(now);
+    assert_conflict(store.update_account(&skipped, vec![event(5)]).await);
+    assert_eq!(
+        store.account_by_email(&email).await.unwrap(),
+        Some(verified.clone())
+    );
+
+    // Replacing a lapsed account needs it exactly as read: not an older version of it…
+    assert_conflict(
+        store
+            .create_account(&account(&email, now), Some(&first), vec![event(6)])
+            .await,
+    );
+    assert_eq!(
+        store.account_by_email(&email).await.unwrap(),
+        Some(verified)
+    );
+
+    // Of two registrations replacing a lapsed account at once, exactly one wins. The lapsed
+    // one was never changed (version 1, like the new ones): only its id tells it apart.
+    let email = format!(
+        "lapsed-{}@example.com",
+        SessionId::new().to_string().to_lowercase()
+    );
+    let lapsed = account(&email, now - TimeDelta::days(30));
+    store
+        .create_account(&lapsed, None, vec![event(7)])
+        .await
+        .unwrap();
+    let (left, right) = (account(&email, now), account(&email, now));
+    let (a, b) = tokio::join!(
+        store.create_account(&left, Some(&lapsed), vec![event(8)]),
+        store.create_account(&right, Some(&lapsed), vec![event(9)]),
+    );
+    assert!(a.is_ok() != b.is_ok(), "exactly one may win: {a:?} {b:?}");
+    let winner = if a.is_ok() { &left } else { &right };
+    let loser = if a.is_ok() { &right } else { &left };
+    assert_eq!(
+        store.account_by_email(&email).await.unwrap().as_ref(),
+        Some(winner)
+    );
+    assert_eq!(
+        store.account(winner.user_id).await.unwrap().as_ref(),
+        Some(winner)
+    );
+    assert_eq!(store.account(lapsed.user_id).await.unwrap(), None);
+    assert_eq!(store.account(loser.user_id).await.unwrap(), None);
+    // A third registration still holding the lapsed account loses too, although the winner
+    // is at the same version.
+    let late = account(&email, now);
+    assert_conflict(
+        store
+            .create_account(&late, Some(&lapsed), vec![event(10)])
+            .await,
+    );
+    assert_eq!(
+        store.account_by_email(&email).await.unwrap().as_ref(),
+        Some(winner)
+    );
+    4
+}
+
+/// Sessions: ids are unique; a rotation goes from the generation read to the next one, and of
+/// concurrent rotations from one generation exactly one wins; a revoked session rotates no
+/// more; revoking an unknown session is not an error.
+pub async fn sessions_rotate_once_per_generation(store: &impl AccountStore) {
+    let now = SystemClock.now();
+    let user = account("bob@example.com", now).user_id;
+    let session = Session::start(user, 1, "hash-1".into(), issued("j1"), now);
+    store.create_session(&session).await.unwrap();
+    assert_eq!(
+        store.session(session.session_id).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_conflict(store.create_session(&session).await);
+    assert_eq!(store.session(SessionId::new()).await.unwrap(), None);
+
+    let second = session.rotated("hash-2".into(), "rk-2".into(), issued("j2"), now);
+    store.rotate_session(&second).await.unwrap();
+    assert_conflict(store.rotate_session(&second).await);
+
+    for round in 0..6 {
+        let current = store.session(session.session_id).await.unwrap().unwrap();
+        let one = current.rotated(format!("a{round}"), "rk-a".into(), issued("ja"), now);
+        let other = current.rotated(format!("b{round}"), "rk-b".into(), issued("jb"), now);
+        let (a, b) = tokio::join!(store.rotate_session(&one), store.rotate_session(&other));
+        assert!(a.is_ok() != b.is_ok(), "round {round}: {a:?} {b:?}");
+        let stored = store.session(session.session_id).await.unwrap().unwrap();
+        assert_eq!(
+            &stored,
+            if a.is_ok() { &one } else { &other },
+            "round {round}"
+        );
+    }
+
+    store.revoke_session(session.session_id).await.unwrap();
+    let revoked = store.session(session.session_id).await.unwrap().unwrap();
+    assert!(revoked.revoked);
+    let after = revoked.rotated("late".into(), "rk".into(), issued("jl"), now);
+    assert_conflict(store.rotate_session(&after).await);
+    store.revoke_session(SessionId::new()).await.unwrap();
+    assert_eq!(store.session(SessionId::new()).await.unwrap(), None);
+}
+
+/// Failed logins: counted per email within the window, from one again once it has passed,
+/// forgotten on clear; and concurrent failures are each counted (the lockout depends on it).
+pub async fn failed_logins_are_counted_per_window(store: &impl AccountStore) {
+    let policy = LockoutPolicy::default();
+    let now = SystemClock.now();
+    let email = "carol@example.com";
+    assert_eq!(store.login_attempts(email).await.unwrap(), None);
+    for _ in 0..3 {
+        store
+            .record_failed_login(email, now, &policy)
+            .await
+            .unwrap();
+    }
+    let attempts = store.login_attempts(email).await.unwrap().unwrap();
+    assert_eq!(attempts.failures, 3);
+    assert_eq!(
+        attempts.window_start.timestamp_millis(),
+        now.timestamp_millis()
+    );
+
+    let later = now + policy.window + TimeDelta::seconds(1);
+    store
+        .record_failed_login(email, later, &policy)
+        .await
+        .unwrap();
+    let attempts = store.login_attempts(email).await.unwrap().unwrap();
+    assert_eq!(attempts.failures, 1);
+    assert_eq!(
+        attempts.window_start.timestamp_millis(),
+        later.timestamp_millis()
+    );
+    assert_eq!(
+        store.login_attempts("dave@example.com").await.unwrap(),
+        None
+    );
+
+    store.clear_failed_logins(email).await.unwrap();
+    assert_eq!(store.login_attempts(email).await.unwrap(), None);
+
+    let failures = (0..12).map(|_| store.record_failed_login(email, now, &policy));
+    for result in futures::future::join_all(failures).await {
+        result.unwrap();
+    }
+    let attempts = store.login_attempts(email).await.unwrap().unwrap();
+    assert_eq!(attempts.failures, 12, "every concurrent failure counts");
+}

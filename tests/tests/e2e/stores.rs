@@ -1,0 +1,198 @@
+//! Every service's store contract (`<service>::contract`) against its DynamoDB adapter on
+//! moto: the same checks the handler tests run against the in-memory adapters, so the two
+//! cannot drift apart.
+//!
+//! Each check gets a fresh table with the key schema and indexes of the stack's table, so
+//! lists see only that check's items (the end-to-end tests write to the stack's tables at
+//! the same time). The outbox counts are read back with a Scan.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, ProjectionType,
+};
+use catalog::cursor::{CursorKey, Signer};
+use catalog::dynamo::DynamoCatalog;
+use localcloud::LocalCloud as Cloud;
+use shop_e2e::shop;
+
+/// A fresh table with the key schema and indexes of the stack's table `logical_id`.
+async fn copy_of(cloud: &Cloud, logical_id: &str) -> String {
+    let client = Client::new(&cloud.sdk_config());
+    let source = &cloud.stack().resources[logical_id].physical_id;
+    let described = client
+        .describe_table()
+        .table_name(source)
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().unwrap();
+    let name = format!(
+        "it-{}-{}",
+        logical_id.to_lowercase(),
+        shop_domain::EventId::new().to_string().to_lowercase()
+    );
+    let indexes: Vec<GlobalSecondaryIndex> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let projection = index.projection().unwrap();
+            GlobalSecondaryIndex::builder()
+                .index_name(index.index_name().unwrap())
+                .set_key_schema(Some(index.key_schema().to_vec()))
+                .projection(
+                    Projection::builder()
+                        .projection_type(
+                            projection
+                                .projection_type()
+                                .cloned()
+                                .unwrap_or(ProjectionType::All),
+                        )
+                        .set_non_key_attributes(
+                            projection
+                                .non_key_attributes
+                                .clone()
+                                .filter(|a| !a.is_empty()),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let keys: Vec<KeySchemaElement> = table.key_schema().to_vec();
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(table.attribute_definitions().to_vec()))
+        .set_key_schema(Some(keys))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+async fn catalog(cloud: &Cloud) -> (DynamoCatalog, String) {
+    let table = copy_of(cloud, "CatalogTable").await;
+    let key = CursorKey::Fixed(Signer::new("adapter-test-key"));
+    let client = Client::new(&cloud.sdk_config());
+    (DynamoCatalog::new(client, &table, key), table)
+}
+
+async fn accounts(cloud: &Cloud) -> (auth::dynamo::DynamoAccounts, String) {
+    let table = copy_of(cloud, "AuthTable").await;
+    let client = Client::new(&cloud.sdk_config());
+    (auth::dynamo::DynamoAccounts::new(client, &table), table)
+}
+
+async fn profiles(cloud: &Cloud) -> (users::dynamo::DynamoProfiles, String) {
+    let table = copy_of(cloud, "UsersTable").await;
+    let client = Client::new(&cloud.sdk_config());
+    (users::dynamo::DynamoProfiles::new(client, &table), table)
+}
+
+#[test]
+fn the_dynamodb_catalog_lists_exactly_what_the_reference_lists() {
+    shop().run(|cloud| async move {
+        let (store, _) = catalog(cloud).await;
+        catalog::contract::lists_exactly_what_the_reference_lists(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_catalog_writes_are_conditional_and_slugs_unique() {
+    shop().run(|cloud| async move {
+        let (store, table) = catalog(cloud).await;
+        let succeeded = catalog::contract::writes_are_conditional_and_slugs_unique(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, succeeded);
+    });
+}
+
+#[test]
+fn in_the_dynamodb_catalog_an_insert_and_the_delete_of_its_target_never_both_win() {
+    shop().run(|cloud| async move {
+        let (store, _) = catalog(cloud).await;
+        catalog::contract::an_insert_and_the_delete_of_what_it_points_at_never_both_win(&store)
+            .await;
+    });
+}
+
+#[test]
+fn dynamodb_accounts_are_unique_per_email_and_written_conditionally() {
+    shop().run(|cloud| async move {
+        let (store, table) = accounts(cloud).await;
+        let succeeded =
+            auth::contract::accounts_are_unique_per_email_and_written_conditionally(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, succeeded);
+    });
+}
+
+#[test]
+fn dynamodb_sessions_rotate_once_per_generation() {
+    shop().run(|cloud| async move {
+        let (store, _) = accounts(cloud).await;
+        auth::contract::sessions_rotate_once_per_generation(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_failed_logins_are_counted_per_window() {
+    shop().run(|cloud| async move {
+        let (store, _) = accounts(cloud).await;
+        auth::contract::failed_logins_are_counted_per_window(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_profiles_are_created_once_and_updated_conditionally() {
+    shop().run(|cloud| async move {
+        let (store, table) = profiles(cloud).await;
+        let succeeded =
+            users::contract::profiles_are_created_once_and_updated_conditionally(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, succeeded);
+    });
+}
+
+#[test]
+fn dynamodb_auth_facts_apply_once_and_in_order() {
+    shop().run(|cloud| async move {
+        let (store, _) = profiles(cloud).await;
+        users::contract::auth_facts_apply_once_and_in_order(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_addresses_are_written_with_the_profiles_next_version() {
+    shop().run(|cloud| async move {
+        let (store, _) = profiles(cloud).await;
+        users::contract::addresses_are_written_with_the_profiles_next_version(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_profile_pages_cover_every_match_once() {
+    shop().run(|cloud| async move {
+        let (store, _) = profiles(cloud).await;
+        users::contract::profile_pages_cover_every_match_once(&store).await;
+    });
+}
+
+/// How many outbox items `table` holds.
+async fn outbox_items(cloud: &Cloud, table: &str) -> usize {
+    let count = Client::new(&cloud.sdk_config())
+        .scan()
+        .table_name(table)
+        .filter_expression("#t = :outbox")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(
+            ":outbox",
+            aws_sdk_dynamodb::types::AttributeValue::S("outbox".into()),
+        )
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap()
+        .count;
+    usize::try_from(count).unwrap()
+}
