@@ -11,8 +11,8 @@ use serde::Serialize;
 use shop_adapters::tokens::{AccessClaims, KeySet, SigningKey, sign};
 use shop_domain::{DomainError, UserId};
 
-use crate::Deps;
 use crate::secret::{RefreshToken, hash, new_secret};
+use crate::{Deps, SigningKeys};
 
 /// The body of a successful login, refresh or password change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,12 +28,19 @@ pub struct TokenPair {
     pub token_type: &'static str,
 }
 
-/// The current key set, read through the cached secret.
-pub async fn key_set(deps: &Deps) -> Result<KeySet, DomainError> {
-    let value = deps.keys.get_secret(&deps.keys_secret_id).await?;
-    KeySet::from_secret_string(&value)?.ok_or_else(|| {
-        DomainError::Unavailable("the signing keys have not been created yet".to_owned())
-    })
+impl SigningKeys {
+    /// The current key set, read through the cached secret.
+    pub async fn key_set(&self) -> Result<KeySet, DomainError> {
+        let SigningKeys::Secret { source, id } = self else {
+            return Err(DomainError::Internal(
+                "this function was not given SIGNING_KEYS_SECRET_ARN".to_owned(),
+            ));
+        };
+        let value = source.get_secret(id).await?;
+        KeySet::from_secret_string(&value)?.ok_or_else(|| {
+            DomainError::Unavailable("the signing keys have not been created yet".to_owned())
+        })
+    }
 }
 
 /// What a new access token for `account` will carry, issued at `now` with `key`.
@@ -112,7 +119,7 @@ fn lifetime(deps: &Deps) -> TimeDelta {
 /// Starts a session for `account` (a login, or a password change that ends the others) and
 /// answers its first pair.
 pub async fn start_session(deps: &Deps, account: &Account) -> Result<TokenPair, DomainError> {
-    let keys = key_set(deps).await?;
+    let keys = deps.keys.key_set().await?;
     let now = deps.clock.now();
     let secret = new_secret()?;
     let session = Session::start(

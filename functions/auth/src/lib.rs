@@ -38,19 +38,34 @@ pub mod secret;
 pub mod sessions;
 pub mod setup;
 
-/// What the auth handlers need; each handler uses only its part.
+/// What the auth handlers need; each handler uses only its part, and each function's `main`
+/// builds only the part its handler uses ([`Deps::from_env`] or [`Deps::signing_from_env`]).
 #[derive(Clone)]
 pub struct Deps {
     /// Accounts, sessions, login attempts and the outbox.
     pub accounts: Arc<dyn AccountStore>,
-    /// Where the signing key set is read (Secrets Manager, cached).
-    pub keys: Arc<dyn SecretSource>,
-    /// The key set's secret id.
-    pub keys_secret_id: String,
+    /// The signing key set: for the functions that sign tokens (login, refresh, password
+    /// change); [`SigningKeys::Unset`] in the others.
+    pub keys: SigningKeys,
     /// Timestamps, token lifetimes, windows.
     pub clock: Arc<dyn Clock>,
-    /// Issuer, audience, lifetimes, lockout.
+    /// Issuer, audience, lifetimes, lockout: read from the environment by the signing
+    /// functions; the defaults, which nothing reads, in the others.
     pub config: AuthConfig,
+}
+
+/// Where the signing key set is read.
+#[derive(Clone)]
+pub enum SigningKeys {
+    /// A function that signs nothing and publishes no keys: it was not given the secret.
+    Unset,
+    /// The Secrets Manager secret `id`, read through `source` (cached).
+    Secret {
+        /// The (cached) secret reader.
+        source: Arc<dyn SecretSource>,
+        /// The key set's secret id (`SIGNING_KEYS_SECRET_ARN`).
+        id: String,
+    },
 }
 
 /// The auth service's settings.

@@ -21,10 +21,10 @@ use shop_adapters::api::{Handled, respond};
 use shop_adapters::http::{json_response, no_content, parse_json};
 use shop_domain::{DomainError, SessionId};
 
-use crate::Deps;
 use crate::accounts::{live_account, single};
-use crate::issue::{TokenPair, issued_access, key_set, pair, start_session};
+use crate::issue::{TokenPair, issued_access, pair, start_session};
 use crate::secret::{RefreshToken, derive, hash, new_secret, verify_password};
+use crate::{Deps, SigningKeys};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,7 +101,7 @@ async fn refresh_inner(deps: &Deps, req: &Request) -> Handled {
         let epoch = account.session_epoch;
         match session.judge(&hash(&token.secret), epoch, now, deps.config.refresh_grace) {
             Verdict::Rotate => {
-                let keys = key_set(deps).await?;
+                let keys = deps.keys.key_set().await?;
                 let rotation_key = new_secret()?;
                 let next_secret = derive(&rotation_key, &token.secret);
                 let issued = issued_access(&account, keys.signing_key(), now);
@@ -145,7 +145,7 @@ async fn replay(
     if hash(&next_secret) != session.current_hash {
         return Ok(None);
     }
-    let keys = key_set(deps).await?;
+    let keys = deps.keys.key_set().await?;
     Ok(Some(pair(deps, &keys, session, next_secret)?))
 }
 
@@ -199,27 +199,21 @@ async fn logout_inner(deps: &Deps, req: &Request) -> Handled {
     if !known {
         return Err(invalid_refresh().into());
     }
-    if session.judge(
-        &presented,
-        epoch,
-        deps.clock.now(),
-        deps.config.refresh_grace,
-    ) != Verdict::Ended
-    {
+    if !session.has_ended(epoch, deps.clock.now()) {
         deps.accounts.revoke_session(session.session_id).await?;
         tracing::info!(user_id = %session.user_id, session_id = %session.session_id, "logged out");
     }
     Ok(no_content())
 }
 
-/// `GET /.well-known/jwks.json`.
-pub async fn get_jwks(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
+/// `GET /.well-known/jwks.json`: needs only the key set, not the table.
+pub async fn get_jwks(keys: &SigningKeys, req: Request) -> Result<Response<Body>, Error> {
     let _ = req;
-    respond(jwks_inner(deps).await)
+    respond(jwks_inner(keys).await)
 }
 
-async fn jwks_inner(deps: &Deps) -> Handled {
-    let keys = key_set(deps).await?;
+async fn jwks_inner(keys: &SigningKeys) -> Handled {
+    let keys = keys.key_set().await?;
     let mut response = json_response(StatusCode::OK, &keys.jwks());
     response.headers_mut().insert(
         CACHE_CONTROL,

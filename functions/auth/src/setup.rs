@@ -1,6 +1,12 @@
 //! What every auth function binary does before serving: read the environment once, build the
-//! AWS clients once ([`Deps::from_env`]); each `src/bin/<function>.rs` `main` then runs one
-//! handler.
+//! AWS clients once; each `src/bin/<function>.rs` `main` then runs one handler. Three sets of
+//! needs, three constructors, so no function requires a variable it does not read:
+//!
+//! - [`Deps::from_env`]: the table, for every function that signs no token (register, the
+//!   verification and password-reset mails, logout, roles).
+//! - [`Deps::signing_from_env`]: the table plus the signing keys and token settings, for
+//!   login, refresh-token and change-password.
+//! - [`SigningKeys::from_env`]: the keys alone, for get-jwks.
 
 use std::sync::Arc;
 
@@ -11,17 +17,33 @@ use shop_adapters::{aws, config};
 use shop_domain::SystemClock;
 
 use crate::dynamo::DynamoAccounts;
-use crate::{AuthConfig, Deps};
+use crate::{AuthConfig, Deps, SigningKeys};
 
 impl Deps {
-    /// The auth table (`TABLE_NAME`), the signing keys (`SIGNING_KEYS_SECRET_ARN`, cached),
-    /// the token's `TOKEN_ISSUER` and `TOKEN_AUDIENCE`, and the tunables
-    /// `ACCESS_TOKEN_MINUTES` (15), `REFRESH_GRACE_SECONDS` (10, at most 10),
-    /// `LOCKOUT_MAX_FAILURES` (5) and `LOCKOUT_WINDOW_SECONDS` (900).
+    /// The auth table (`TABLE_NAME`) and the system clock; no signing keys.
+    ///
+    /// Fails with a message naming the missing variable, so a misconfigured function says so
+    /// in its first log line rather than on its first request.
     pub async fn from_env() -> Result<Self, config::ConfigError> {
         let table = config::required("TABLE_NAME")?;
-        let keys_secret_id = config::required("SIGNING_KEYS_SECRET_ARN")?;
-        let auth = AuthConfig {
+        let sdk = aws::sdk_config().await;
+        Ok(Self::new(
+            &sdk,
+            table,
+            SigningKeys::Unset,
+            AuthConfig::default(),
+        ))
+    }
+
+    /// [`Deps::from_env`] plus the signing keys (`SIGNING_KEYS_SECRET_ARN`, cached), the
+    /// token's `TOKEN_ISSUER` and `TOKEN_AUDIENCE`, and the tunables `ACCESS_TOKEN_MINUTES`
+    /// (15), `REFRESH_GRACE_SECONDS` (10, at most 10; the template gives it to
+    /// refresh-token), `LOCKOUT_MAX_FAILURES` (5) and `LOCKOUT_WINDOW_SECONDS` (900; given
+    /// to login).
+    pub async fn signing_from_env() -> Result<Self, config::ConfigError> {
+        let table = config::required("TABLE_NAME")?;
+        let keys_secret = config::required("SIGNING_KEYS_SECRET_ARN")?;
+        let settings = AuthConfig {
             issuer: config::required("TOKEN_ISSUER")?,
             audience: config::required("TOKEN_AUDIENCE")?,
             access_lifetime: TimeDelta::minutes(config::parse_or("ACCESS_TOKEN_MINUTES", 15)?),
@@ -32,17 +54,42 @@ impl Deps {
             },
         };
         let sdk = aws::sdk_config().await;
-        Ok(Deps {
+        let keys = SigningKeys::secret(&sdk, keys_secret);
+        Ok(Self::new(&sdk, table, keys, settings))
+    }
+
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        table: String,
+        keys: SigningKeys,
+        config: AuthConfig,
+    ) -> Self {
+        Deps {
             accounts: Arc::new(DynamoAccounts::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
+                aws_sdk_dynamodb::Client::new(sdk),
                 table,
             )),
-            keys: Arc::new(CachedSecrets::secrets_manager(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-            )),
-            keys_secret_id,
+            keys,
             clock: Arc::new(SystemClock),
-            config: auth,
-        })
+            config,
+        }
+    }
+}
+
+impl SigningKeys {
+    /// The signing keys alone (`SIGNING_KEYS_SECRET_ARN`, cached): for get-jwks, which reads
+    /// no table.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let keys_secret = config::required("SIGNING_KEYS_SECRET_ARN")?;
+        let sdk = aws::sdk_config().await;
+        Ok(Self::secret(&sdk, keys_secret))
+    }
+
+    fn secret(sdk: &aws_config::SdkConfig, id: String) -> Self {
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        SigningKeys::Secret {
+            source: Arc::new(CachedSecrets::secrets_manager(client)),
+            id,
+        }
     }
 }

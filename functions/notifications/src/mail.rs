@@ -146,7 +146,7 @@ impl SentLog for DynamoSentLog {
 }
 
 /// In-memory adapters of the ports, for tests only.
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod memory {
     use std::collections::HashSet;
     use std::sync::Mutex;

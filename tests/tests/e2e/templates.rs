@@ -335,3 +335,270 @@ async fn every_function_runs_a_workspace_binary_named_like_its_logical_id() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// The variables every function gets from its template's `Globals`, whatever it reads:
+/// `RUST_LOG` (read by the tracing filter) and `STAGE` (for operators reading a function's
+/// configuration; no code branches on it).
+const GLOBAL_VARIABLES: [&str; 2] = ["RUST_LOG", "STAGE"];
+
+/// The functions defined in the Rust files under `dirs`: `(impl type or "", name)` → body.
+fn function_bodies(dirs: &[std::path::PathBuf]) -> BTreeMap<(String, String), String> {
+    let mut bodies = BTreeMap::new();
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut pending: Vec<std::path::PathBuf> = dirs.to_vec();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                // Not the other binaries' `main`s: every one is `("", "main")`.
+                if !path.ends_with("bin") {
+                    pending.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut current_impl = String::new();
+        let mut open: Option<(String, String, usize)> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("impl ") {
+                current_impl = rest
+                    .split([' ', '<', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            } else if line == "}" {
+                current_impl.clear();
+            }
+            let indent = line.len() - line.trim_start().len();
+            if let Some((_, body, at)) = &mut open {
+                body.push_str(line);
+                body.push('\n');
+                if line.trim() == "}" && indent == *at {
+                    let (key, body, _) = open.take().unwrap();
+                    let owner = if indent == 0 {
+                        String::new()
+                    } else {
+                        current_impl.clone()
+                    };
+                    bodies.insert((owner, key), body);
+                }
+                continue;
+            }
+            let trimmed = line.trim_start();
+            let signature = ["pub async fn ", "pub fn ", "async fn ", "fn "]
+                .iter()
+                .find_map(|prefix| trimmed.strip_prefix(prefix));
+            if let Some(rest) = signature {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !line.trim_end().ends_with(';') {
+                    open = Some((name, format!("{line}\n"), indent));
+                }
+            }
+        }
+    }
+    bodies
+}
+
+/// The environment variables `body` reads through `shop_adapters::config` or `std::env`,
+/// directly or through the functions it calls that `bodies` defines: `(required, optional)`,
+/// the optional ones being those with a default (`optional`, `parse_or`).
+fn variables_read(
+    body: &str,
+    bodies: &BTreeMap<(String, String), String>,
+    depth: usize,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let literals = |readers: &[&str]| -> BTreeSet<String> {
+        let mut read = BTreeSet::new();
+        for reader in readers {
+            for (i, _) in body.match_indices(reader) {
+                let rest = &body[i + reader.len()..];
+                if let Some(end) = rest.find('"') {
+                    read.insert(rest[..end].to_owned());
+                }
+            }
+        }
+        read
+    };
+    let mut required = literals(&["required(\"", "parse(\"", "var(\""]);
+    let mut optional = literals(&["optional(\"", "parse_or(\""]);
+    if depth == 0 {
+        return (required, optional);
+    }
+    // Calls `name(` and `path::Type::name(` of functions defined in the scanned sources; a
+    // qualified call goes to the definition whose `impl` type is the longest suffix of its
+    // path (`platform::signing_keys::Deps::from_env` → `impl signing_keys::Deps`, not
+    // `impl Deps`).
+    let mut token = String::new();
+    for c in body.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            token.push(c);
+            continue;
+        }
+        if c == '(' && !token.is_empty() {
+            let segments: Vec<&str> = token.split("::").filter(|s| !s.is_empty()).collect();
+            if let Some((name, path)) = segments.split_last() {
+                let callee = bodies
+                    .iter()
+                    .filter(|((owner, fn_name), _)| {
+                        let owner: Vec<&str> =
+                            owner.split("::").filter(|s| !s.is_empty()).collect();
+                        fn_name == name && path.ends_with(&owner)
+                    })
+                    .max_by_key(|((owner, _), _)| owner.len())
+                    .map(|(_, callee)| callee);
+                if let Some(callee) = callee.filter(|callee| *callee != body) {
+                    let (r, o) = variables_read(callee, bodies, depth - 1);
+                    required.extend(r);
+                    optional.extend(o);
+                }
+            }
+        }
+        token.clear();
+    }
+    (required, optional)
+}
+
+/// Every binary of the workspace and its `main` file.
+fn binary_sources() -> BTreeMap<String, std::path::PathBuf> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(repo_root())
+        .output()
+        .expect("cargo metadata");
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata JSON");
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|package| package["targets"].as_array().into_iter().flatten())
+        .filter(|target| {
+            target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.contains(&"bin".into()))
+        })
+        .filter_map(|target| {
+            let name = target["name"].as_str()?.to_owned();
+            let path = std::path::PathBuf::from(target["src_path"].as_str()?);
+            Some((name, path))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_function_is_given_exactly_the_variables_its_binary_reads() {
+    // The env-var rule of docs/service-structure.md: a function's template gives it nothing
+    // its `main` does not read (directly or through the `from_env` it calls) and everything
+    // it requires; a tunable with a default may be left out.
+    let sources = binary_sources();
+    let mut wrong = Vec::new();
+    for stack in expanded_stacks().await {
+        for (id, resource) in resources(&stack.template) {
+            if resource["Type"] != "AWS::Lambda::Function" {
+                continue;
+            }
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_default();
+            let Some(main) = sources.get(binary) else {
+                wrong.push(format!("{id}: no binary `{binary}`"));
+                continue;
+            };
+            // The package's own sources and the shared kit.
+            let package = main.ancestors().nth(3).unwrap().to_path_buf();
+            let dirs = [package.join("src"), repo_root().join("shared/adapters/src")];
+            let bodies = function_bodies(&dirs);
+            let (required, optional) =
+                variables_read(&std::fs::read_to_string(main).unwrap(), &bodies, 4);
+            let given: BTreeSet<String> = resource["Properties"]["Environment"]["Variables"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, _)| name.clone())
+                .filter(|name| !GLOBAL_VARIABLES.contains(&name.as_str()))
+                .collect();
+            let unread: Vec<&String> = given
+                .iter()
+                .filter(|name| !required.contains(*name) && !optional.contains(*name))
+                .collect();
+            let missing: Vec<&String> = required.difference(&given).collect();
+            if !unread.is_empty() || !missing.is_empty() {
+                wrong.push(format!(
+                    "{}/{id} ({binary}): given but not read {unread:?}; required but not \
+                     given {missing:?}",
+                    stack.path
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn the_variable_scanner_follows_calls_and_tells_required_from_optional() {
+    let dir = std::env::temp_dir().join(format!("env-scan-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::write(
+        dir.join("setup.rs"),
+        "impl Deps {\n    pub async fn from_env() -> Self {\n        \
+         let t = config::required(\"TABLE_NAME\")?;\n        Self::new(helper())\n    }\n\
+         \n    pub async fn other_from_env() -> Self {\n        \
+         config::required(\"NOT_CALLED\")?;\n    }\n}\n\n\
+         fn helper() -> u32 {\n    config::parse_or(\"TUNABLE\", 5)?\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bin/other.rs"),
+        "fn main() {\n    config::required(\"OTHER_MAIN\");\n}\n",
+    )
+    .unwrap();
+    let bodies = function_bodies(&[dir.clone()]);
+    let main = "async fn main() {\n    let deps = svc::Deps::from_env().await?;\n}\n";
+    let (required, optional) = variables_read(main, &bodies, 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(required, BTreeSet::from(["TABLE_NAME".to_owned()]));
+    assert_eq!(optional, BTreeSet::from(["TUNABLE".to_owned()]));
+}
+
+#[tokio::test]
+async fn every_function_runs_the_handler_named_like_its_binary() {
+    // `get-product` runs `…::get_product`, `users-on-auth-events` runs
+    // `…::users_on_auth_events`: a reader finds the handler from the function's name. The relay
+    // is one shared binary whose `main` is the kit's `serve_relay`.
+    let sources = binary_sources();
+    let mut wrong = Vec::new();
+    for stack in expanded_stacks().await {
+        for (id, resource) in resources(&stack.template) {
+            if resource["Type"] != "AWS::Lambda::Function" {
+                continue;
+            }
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_default();
+            if binary == "relay-outbox" {
+                continue;
+            }
+            let handler = format!("::{}(", binary.replace('-', "_"));
+            let main = sources
+                .get(binary)
+                .map(|path| std::fs::read_to_string(path).unwrap())
+                .unwrap_or_default();
+            if !main.contains(&handler) {
+                wrong.push(format!("{id}: `{binary}` does not call `{handler}…)`"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

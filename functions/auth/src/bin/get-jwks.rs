@@ -5,9 +5,9 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shop_adapters::init_tracing();
-    let deps = auth::Deps::from_env().await?;
+    let keys = auth::SigningKeys::from_env().await?;
     run(service_fn(|request| {
-        auth::sessions::get_jwks(&deps, request)
+        auth::sessions::get_jwks(&keys, request)
     }))
     .await
 }

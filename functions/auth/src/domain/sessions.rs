@@ -116,6 +116,12 @@ impl Session {
         }
     }
 
+    /// Whether the family is over at `now` for an account at `account_epoch`: revoked,
+    /// expired, or from before a password change. No token of it is accepted any more.
+    pub fn has_ended(&self, account_epoch: u64, now: DateTime<Utc>) -> bool {
+        self.revoked || now >= self.ends_at || self.epoch != account_epoch
+    }
+
     /// Judges a presented token hashing to `hash` at `now`, for an account now at
     /// `account_epoch`, allowing `grace` (capped at [`MAX_GRACE`]) for concurrent refreshes.
     pub fn judge(
@@ -125,7 +131,7 @@ impl Session {
         now: DateTime<Utc>,
         grace: TimeDelta,
     ) -> Verdict {
-        if self.revoked || now >= self.ends_at || self.epoch != account_epoch {
+        if self.has_ended(account_epoch, now) {
             return Verdict::Ended;
         }
         if hash == self.current_hash {

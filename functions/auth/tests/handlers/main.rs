@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use auth::domain::AccountStore;
 use auth::memory::MemoryAccounts;
-use auth::{AuthConfig, Deps};
+use auth::{AuthConfig, Deps, SigningKeys};
 use chrono::TimeDelta;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
@@ -39,8 +39,10 @@ fn world() -> World {
     let secrets = MemorySecrets::new([(KEYS, keys.to_secret_string().as_str())]);
     let deps = Deps {
         accounts: accounts.clone(),
-        keys: Arc::new(secrets),
-        keys_secret_id: KEYS.to_owned(),
+        keys: SigningKeys::Secret {
+            source: Arc::new(secrets),
+            id: KEYS.to_owned(),
+        },
         clock: clock.clone(),
         config: AuthConfig {
             lockout: auth::domain::LockoutPolicy {
@@ -517,11 +519,8 @@ async fn change_password_checks_the_old_one_and_keeps_only_the_new_session() {
 #[tokio::test]
 async fn the_jwks_lists_the_public_keys_only() {
     let world = world();
-    let answer = call!(
-        world,
-        auth::sessions::get_jwks,
-        request(fixture!("get-jwks/ok"), None, None),
-    );
+    let request = request(fixture!("get-jwks/ok"), None, None);
+    let answer = answer(auth::sessions::get_jwks(&world.deps.keys, request).await);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, world.keys.jwks());
     assert!(!answer.body.to_string().contains("PRIVATE"));

@@ -7,7 +7,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shop_adapters::init_tracing();
     let deps = notifications::Deps::from_env().await?;
     lambda_runtime::run(lambda_runtime::service_fn(|event| {
-        notifications::account_emails::handle(&deps, event)
+        notifications::account_emails::send_account_emails(&deps, event)
     }))
     .await
 }
