@@ -564,7 +564,7 @@ fn the_variable_scanner_follows_calls_and_tells_required_from_optional() {
         "fn main() {\n    config::required(\"OTHER_MAIN\");\n}\n",
     )
     .unwrap();
-    let bodies = function_bodies(&[dir.clone()]);
+    let bodies = function_bodies(std::slice::from_ref(&dir));
     let main = "async fn main() {\n    let deps = svc::Deps::from_env().await?;\n}\n";
     let (required, optional) = variables_read(main, &bodies, 4);
     std::fs::remove_dir_all(&dir).unwrap();
