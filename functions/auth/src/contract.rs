@@ -7,23 +7,15 @@
 //! The races run their writes concurrently; each must have exactly one winner.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
-use shop_domain::{Clock, DomainError, OutgoingEvent, SessionId, SystemClock};
+use shop_domain::testing::{assert_conflict, contract_event};
+use shop_domain::{Clock, OutgoingEvent, SessionId, SystemClock};
 
 use crate::domain::{
     Account, AccountStore, IssuedAccess, LockoutPolicy, Registration, Role, Session,
 };
 
 fn event(n: usize) -> OutgoingEvent {
-    OutgoingEvent {
-        source: "shop.auth".into(),
-        detail_type: "TestEvent".into(),
-        detail: json!({
-            "id": shop_domain::EventId::new().to_string(),
-            "occurredAt": "2026-12-01T10:00:00.000Z",
-            "n": n,
-        }),
-    }
+    contract_event("shop.auth", n)
 }
 
 /// A new unverified account for `email`, registered at `now`.
@@ -47,14 +39,6 @@ fn issued(jti: &str) -> IssuedAccess {
         name: "Ann Example".into(),
         kid: "key-1".into(),
     }
-}
-
-#[track_caller]
-fn assert_conflict(result: Result<(), DomainError>) {
-    assert!(
-        matches!(result, Err(DomainError::Conflict(_))),
-        "{result:?}"
-    );
 }
 
 /// Accounts: an email holds one account; a lapsed one is replaced only exactly as it was read

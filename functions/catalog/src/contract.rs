@@ -13,6 +13,7 @@ use crate::domain::{
 };
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::json;
+use shop_domain::testing::contract_event;
 use shop_domain::{BrandId, CategoryId, Clock, DomainError, OutgoingEvent, ProductId, SystemClock};
 
 /// All three ports in one value, as both adapters are.
@@ -20,15 +21,7 @@ pub trait Catalog: ProductStore + CategoryStore + BrandStore {}
 impl<T: ProductStore + CategoryStore + BrandStore> Catalog for T {}
 
 fn event(n: usize) -> OutgoingEvent {
-    OutgoingEvent {
-        source: "shop.catalog".into(),
-        detail_type: "TestEvent".into(),
-        detail: json!({
-            "id": shop_domain::EventId::new().to_string(),
-            "occurredAt": "2026-12-01T10:00:00.000Z",
-            "n": n,
-        }),
-    }
+    contract_event("shop.catalog", n)
 }
 
 const NAMES: [&str; 6] = [

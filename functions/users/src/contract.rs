@@ -9,21 +9,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
-use shop_domain::{AddressId, Clock, DomainError, OutgoingEvent, SystemClock, UserId};
+use shop_domain::testing::{assert_conflict, contract_event};
+use shop_domain::{AddressId, Clock, OutgoingEvent, SystemClock, UserId};
 
 use crate::domain::{Address, AddressFields, AuthFacts, Profile, ProfileStore, Role, UserFilter};
 
 fn event(n: usize) -> OutgoingEvent {
-    OutgoingEvent {
-        source: "shop.users".into(),
-        detail_type: "TestEvent".into(),
-        detail: json!({
-            "id": shop_domain::EventId::new().to_string(),
-            "occurredAt": "2026-12-01T10:00:00.000Z",
-            "n": n,
-        }),
-    }
+    contract_event("shop.users", n)
 }
 
 /// Whole milliseconds, as the table stores timestamps.
@@ -49,14 +41,6 @@ fn address(user_id: UserId, city: &str, at: DateTime<Utc>) -> Address {
         created_at: at,
         updated_at: at,
     }
-}
-
-#[track_caller]
-fn assert_conflict(result: Result<(), DomainError>) {
-    assert!(
-        matches!(result, Err(DomainError::Conflict(_))),
-        "{result:?}"
-    );
 }
 
 /// Profiles: the first create wins and later ones get the stored profile; updates are

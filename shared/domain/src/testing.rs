@@ -31,3 +31,27 @@ pub fn outgoing_at<T: DomainEvent>(
 pub fn assert_matches_its_schema(event: &OutgoingEvent) {
     shop_schemas::assert_valid(&event.source, &event.detail_type, &event.detail);
 }
+
+/// The `n`th stand-in outbox item of a store contract check, from `source`: the stores commit
+/// it with the write and never look inside.
+pub fn contract_event(source: &str, n: usize) -> OutgoingEvent {
+    OutgoingEvent {
+        source: source.to_owned(),
+        detail_type: "TestEvent".to_owned(),
+        detail: serde_json::json!({
+            "id": crate::EventId::new().to_string(),
+            "occurredAt": "2026-12-01T10:00:00.000Z",
+            "n": n,
+        }),
+    }
+}
+
+/// Panics unless `result` is [`DomainError::Conflict`](crate::DomainError::Conflict): what a
+/// store answers to a write whose condition failed.
+#[track_caller]
+pub fn assert_conflict(result: Result<(), crate::DomainError>) {
+    assert!(
+        matches!(result, Err(crate::DomainError::Conflict(_))),
+        "{result:?}"
+    );
+}

@@ -264,6 +264,22 @@ async fn logical_ids_are_unique_across_the_root_and_the_service_stacks() {
     assert!(clashes.is_empty(), "{clashes:?}");
 }
 
+/// Every Lambda function of the shop: its stack's path, logical id, binary and resource.
+async fn lambda_functions() -> Vec<(&'static str, &'static str, &'static str, &'static Value)> {
+    let mut functions = Vec::new();
+    for stack in expanded_stacks().await {
+        for (id, resource) in resources(&stack.template) {
+            if resource["Type"] == "AWS::Lambda::Function" {
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap_or_default();
+                functions.push((stack.path.as_str(), id.as_str(), binary, resource));
+            }
+        }
+    }
+    functions
+}
+
 /// The workspace's binaries (`cargo metadata`).
 fn workspace_binaries() -> BTreeSet<String> {
     let output = std::process::Command::new(env!("CARGO"))
@@ -504,43 +520,35 @@ async fn every_function_is_given_exactly_the_variables_its_binary_reads() {
     // it requires; a tunable with a default may be left out.
     let sources = binary_sources();
     let mut wrong = Vec::new();
-    for stack in expanded_stacks().await {
-        for (id, resource) in resources(&stack.template) {
-            if resource["Type"] != "AWS::Lambda::Function" {
-                continue;
-            }
-            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap_or_default();
-            let Some(main) = sources.get(binary) else {
-                wrong.push(format!("{id}: no binary `{binary}`"));
-                continue;
-            };
-            // The package's own sources and the shared kit.
-            let package = main.ancestors().nth(3).unwrap().to_path_buf();
-            let dirs = [package.join("src"), repo_root().join("shared/adapters/src")];
-            let bodies = function_bodies(&dirs);
-            let (required, optional) =
-                variables_read(&std::fs::read_to_string(main).unwrap(), &bodies, 4);
-            let given: BTreeSet<String> = resource["Properties"]["Environment"]["Variables"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(name, _)| name.clone())
-                .filter(|name| !GLOBAL_VARIABLES.contains(&name.as_str()))
-                .collect();
-            let unread: Vec<&String> = given
-                .iter()
-                .filter(|name| !required.contains(*name) && !optional.contains(*name))
-                .collect();
-            let missing: Vec<&String> = required.difference(&given).collect();
-            if !unread.is_empty() || !missing.is_empty() {
-                wrong.push(format!(
-                    "{}/{id} ({binary}): given but not read {unread:?}; required but not \
-                     given {missing:?}",
-                    stack.path
-                ));
-            }
+    for (path, id, binary, resource) in lambda_functions().await {
+        let Some(main) = sources.get(binary) else {
+            wrong.push(format!("{id}: no binary `{binary}`"));
+            continue;
+        };
+        // The package's own sources and the shared kit.
+        let package = main.ancestors().nth(3).unwrap().to_path_buf();
+        let dirs = [package.join("src"), repo_root().join("shared/adapters/src")];
+        let bodies = function_bodies(&dirs);
+        let (required, optional) =
+            variables_read(&std::fs::read_to_string(main).unwrap(), &bodies, 4);
+        let given: BTreeSet<String> = resource["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name.clone())
+            .filter(|name| !GLOBAL_VARIABLES.contains(&name.as_str()))
+            .collect();
+        let unread: Vec<&String> = given
+            .iter()
+            .filter(|name| !required.contains(*name) && !optional.contains(*name))
+            .collect();
+        let missing: Vec<&String> = required.difference(&given).collect();
+        if !unread.is_empty() || !missing.is_empty() {
+            wrong.push(format!(
+                "{}/{id} ({binary}): given but not read {unread:?}; required but not \
+                 given {missing:?}",
+                path
+            ));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -579,25 +587,17 @@ async fn every_function_runs_the_handler_named_like_its_binary() {
     // is one shared binary whose `main` is the kit's `serve_relay`.
     let sources = binary_sources();
     let mut wrong = Vec::new();
-    for stack in expanded_stacks().await {
-        for (id, resource) in resources(&stack.template) {
-            if resource["Type"] != "AWS::Lambda::Function" {
-                continue;
-            }
-            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap_or_default();
-            if binary == "relay-outbox" {
-                continue;
-            }
-            let handler = format!("::{}(", binary.replace('-', "_"));
-            let main = sources
-                .get(binary)
-                .map(|path| std::fs::read_to_string(path).unwrap())
-                .unwrap_or_default();
-            if !main.contains(&handler) {
-                wrong.push(format!("{id}: `{binary}` does not call `{handler}…)`"));
-            }
+    for (_, id, binary, _) in lambda_functions().await {
+        if binary == "relay-outbox" {
+            continue;
+        }
+        let handler = format!("::{}(", binary.replace('-', "_"));
+        let main = sources
+            .get(binary)
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .unwrap_or_default();
+        if !main.contains(&handler) {
+            wrong.push(format!("{id}: `{binary}` does not call `{handler}…)`"));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");

@@ -2,7 +2,7 @@
 //! in-memory probes, key store, bucket and responder.
 //!
 //! - this file: `get-health`;
-//! - [`signing_keys`]: `manage-signing-keys`.
+//! - [`signing_keys`] for `manage-signing-keys`.
 
 mod signing_keys;
 
