@@ -22,7 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::domain::{
     Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore, SortBy,
-    SortOrder, filter_and_sort,
+    SortOrder, Versioned, filter_and_sort,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -145,21 +145,84 @@ fn check_version(
     }
 }
 
-/// [`DomainError::Conflict`] when another item than `id` already has `slug`.
-fn slug_free<'a, I: PartialEq + 'a>(
-    kind: &str,
-    existing: impl Iterator<Item = (I, &'a String)>,
-    id: I,
-    slug: &str,
-) -> Result<(), DomainError> {
-    for (other, taken) in existing {
-        if other != id && taken == slug {
-            return Err(DomainError::Conflict(format!(
-                "the slug `{slug}` is taken by another {kind}"
-            )));
-        }
+/// What the three resources share here: an id, a version and (categories, brands) a slug.
+trait Stored: Versioned + Clone {
+    type Id: Copy + Eq + std::hash::Hash + std::fmt::Display;
+    /// `product`, `category` or `brand`, for the messages.
+    const KIND: &'static str;
+    fn id(&self) -> Self::Id;
+    /// The unique slug, when the resource has one.
+    fn slug(&self) -> Option<&str>;
+}
+
+impl Stored for Product {
+    type Id = ProductId;
+    const KIND: &'static str = "product";
+    fn id(&self) -> ProductId {
+        self.id
     }
-    Ok(())
+    fn slug(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Stored for Category {
+    type Id = CategoryId;
+    const KIND: &'static str = "category";
+    fn id(&self) -> CategoryId {
+        self.id
+    }
+    fn slug(&self) -> Option<&str> {
+        Some(&self.slug)
+    }
+}
+
+impl Stored for Brand {
+    type Id = BrandId;
+    const KIND: &'static str = "brand";
+    fn id(&self) -> BrandId {
+        self.id
+    }
+    fn slug(&self) -> Option<&str> {
+        Some(&self.slug)
+    }
+}
+
+/// The conditions of writing `value` into `map`, as the adapter's conditional writes check
+/// them: a create (`expected` `None`) needs a free id, a replace the stored version the caller
+/// read; either needs a slug no other item has.
+fn check_write<T: Stored>(
+    map: &HashMap<T::Id, T>,
+    value: &T,
+    expected: Option<u64>,
+) -> Result<(), DomainError> {
+    let id = value.id();
+    match (map.get(&id), expected) {
+        (Some(_), None) => return Err(exists(T::KIND, id)),
+        (None, Some(_)) => return Err(DomainError::not_found(T::KIND, id)),
+        (Some(stored), Some(expected)) => {
+            check_version(T::KIND, id, stored.version(), expected)?;
+        }
+        (None, None) => {}
+    }
+    match value.slug() {
+        Some(slug) if map.values().any(|o| o.id() != id && o.slug() == Some(slug)) => Err(
+            DomainError::Conflict(format!("the slug `{slug}` is taken by another {}", T::KIND)),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The conditions of deleting item `id` of `map` at the version the caller read.
+fn check_delete<T: Stored>(
+    map: &HashMap<T::Id, T>,
+    id: T::Id,
+    expected: u64,
+) -> Result<(), DomainError> {
+    let stored = map
+        .get(&id)
+        .ok_or_else(|| DomainError::not_found(T::KIND, id))?;
+    check_version(T::KIND, id, stored.version(), expected)
 }
 
 #[async_trait]
@@ -170,9 +233,7 @@ impl ProductStore for MemoryCatalog {
 
     async fn create(&self, product: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
         let mut state = self.lock();
-        if state.products.contains_key(&product.id) {
-            return Err(exists("product", product.id));
-        }
+        check_write(&state.products, product, None)?;
         state.product_may_enter(product)?;
         state.products.insert(product.id, product.clone());
         state.outbox.push(event);
@@ -186,11 +247,7 @@ impl ProductStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .products
-            .get(&product.id)
-            .ok_or_else(|| DomainError::not_found("product", product.id))?;
-        check_version("product", product.id, stored.version, expected_version)?;
+        check_write(&state.products, product, Some(expected_version))?;
         state.product_may_enter(product)?;
         state.products.insert(product.id, product.clone());
         state.outbox.push(event);
@@ -204,11 +261,7 @@ impl ProductStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .products
-            .get(&id)
-            .ok_or_else(|| DomainError::not_found("product", id))?;
-        check_version("product", id, stored.version, expected_version)?;
+        check_delete(&state.products, id, expected_version)?;
         state.products.remove(&id);
         state.outbox.push(event);
         Ok(())
@@ -325,11 +378,7 @@ impl CategoryStore for MemoryCatalog {
 
     async fn create(&self, category: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
         let mut state = self.lock();
-        if state.categories.contains_key(&category.id) {
-            return Err(exists("category", category.id));
-        }
-        let slugs = state.categories.values().map(|c| (c.id, &c.slug));
-        slug_free("category", slugs, category.id, &category.slug)?;
+        check_write(&state.categories, category, None)?;
         state.parent_exists(category)?;
         state.categories.insert(category.id, category.clone());
         state.outbox.push(event);
@@ -343,13 +392,7 @@ impl CategoryStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .categories
-            .get(&category.id)
-            .ok_or_else(|| DomainError::not_found("category", category.id))?;
-        check_version("category", category.id, stored.version, expected_version)?;
-        let slugs = state.categories.values().map(|c| (c.id, &c.slug));
-        slug_free("category", slugs, category.id, &category.slug)?;
+        check_write(&state.categories, category, Some(expected_version))?;
         state.parent_exists(category)?;
         state.categories.insert(category.id, category.clone());
         state.outbox.push(event);
@@ -363,11 +406,7 @@ impl CategoryStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .categories
-            .get(&id)
-            .ok_or_else(|| DomainError::not_found("category", id))?;
-        check_version("category", id, stored.version, expected_version)?;
+        check_delete(&state.categories, id, expected_version)?;
         if state.products.values().any(|p| p.category_id == id) {
             return Err(DomainError::Conflict(format!(
                 "category `{id}` still has products; move them first"
@@ -438,11 +477,7 @@ impl BrandStore for MemoryCatalog {
 
     async fn create(&self, brand: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
         let mut state = self.lock();
-        if state.brands.contains_key(&brand.id) {
-            return Err(exists("brand", brand.id));
-        }
-        let slugs = state.brands.values().map(|b| (b.id, &b.slug));
-        slug_free("brand", slugs, brand.id, &brand.slug)?;
+        check_write(&state.brands, brand, None)?;
         state.brands.insert(brand.id, brand.clone());
         state.outbox.push(event);
         Ok(())
@@ -455,13 +490,7 @@ impl BrandStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .brands
-            .get(&brand.id)
-            .ok_or_else(|| DomainError::not_found("brand", brand.id))?;
-        check_version("brand", brand.id, stored.version, expected_version)?;
-        let slugs = state.brands.values().map(|b| (b.id, &b.slug));
-        slug_free("brand", slugs, brand.id, &brand.slug)?;
+        check_write(&state.brands, brand, Some(expected_version))?;
         state.brands.insert(brand.id, brand.clone());
         state.outbox.push(event);
         Ok(())
@@ -474,11 +503,7 @@ impl BrandStore for MemoryCatalog {
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        let stored = state
-            .brands
-            .get(&id)
-            .ok_or_else(|| DomainError::not_found("brand", id))?;
-        check_version("brand", id, stored.version, expected_version)?;
+        check_delete(&state.brands, id, expected_version)?;
         if state.products.values().any(|p| p.brand_id == id) {
             return Err(DomainError::Conflict(format!(
                 "brand `{id}` still has products; move them first"

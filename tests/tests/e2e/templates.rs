@@ -282,35 +282,7 @@ async fn lambda_functions() -> Vec<(&'static str, &'static str, &'static str, &'
 
 /// The workspace's binaries (`cargo metadata`).
 fn workspace_binaries() -> BTreeSet<String> {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .current_dir(repo_root())
-        .output()
-        .expect("cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata JSON");
-    metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|package| package["targets"].as_array().into_iter().flatten())
-        .filter(|target| {
-            target["kind"]
-                .as_array()
-                .is_some_and(|kinds| kinds.contains(&"bin".into()))
-        })
-        .filter_map(|target| target["name"].as_str().map(str::to_owned))
-        .collect()
+    binary_sources().into_keys().collect()
 }
 
 #[tokio::test]
@@ -494,6 +466,11 @@ fn binary_sources() -> BTreeMap<String, std::path::PathBuf> {
         .current_dir(repo_root())
         .output()
         .expect("cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata JSON");
     metadata["packages"]
         .as_array()
