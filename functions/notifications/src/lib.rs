@@ -12,6 +12,8 @@ use std::sync::Arc;
 use shop_domain::Clock;
 
 pub mod account_emails;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 pub mod mail;
 pub mod setup;
 

@@ -93,6 +93,16 @@ async fn profiles(cloud: &Cloud) -> (users::dynamo::DynamoProfiles, String) {
 }
 
 #[test]
+fn in_dynamodb_a_marked_event_is_sent_and_marking_is_idempotent() {
+    shop().run(|cloud| async move {
+        let table = copy_of(cloud, "NotificationsTable").await;
+        let client = Client::new(&cloud.sdk_config());
+        let log = notifications::mail::DynamoSentLog::new(client, &table);
+        notifications::contract::a_marked_event_is_sent_and_marking_is_idempotent(&log).await;
+    });
+}
+
+#[test]
 fn the_dynamodb_catalog_lists_exactly_what_the_reference_lists() {
     shop().run(|cloud| async move {
         let (store, _) = catalog(cloud).await;

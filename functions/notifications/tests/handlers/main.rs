@@ -1,5 +1,7 @@
 //! Handler tests for the notifications consumers: `send-account-emails` with the in-memory
-//! mailer and sent log.
+//! mailer and sent log; [`store`]: the store contract against the in-memory sent log.
+
+mod store;
 
 use std::sync::Arc;
 
