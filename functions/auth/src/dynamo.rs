@@ -349,7 +349,8 @@ impl AccountStore for DynamoAccounts {
         // passed), a conditional put starts a new one. Two failures racing to start a window:
         // one put wins, the other's fails and it counts itself in the winner's window with
         // the `ADD` on its next turn, so every failure is counted.
-        let now_ms = now.timestamp_millis();
+        let now_ms = AttributeValue::N(now.timestamp_millis().to_string());
+        let window_end = now + policy.window;
         for _ in 0..3 {
             let counted = self
                 .client
@@ -360,7 +361,7 @@ impl AccountStore for DynamoAccounts {
                 .update_expression("ADD failures :one")
                 .condition_expression("windowEndsMs > :now")
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+                .expression_attribute_values(":now", now_ms.clone())
                 .send()
                 .await;
             match counted {
@@ -368,7 +369,6 @@ impl AccountStore for DynamoAccounts {
                 Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
                 Err(err) => return Err(sdk_error("DynamoDB UpdateItem", err)),
             }
-            let window_end = now + policy.window;
             let started = self
                 .client
                 .put_item()
@@ -385,7 +385,7 @@ impl AccountStore for DynamoAccounts {
                     expires_at: window_end.timestamp(),
                 })?))
                 .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
-                .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+                .expression_attribute_values(":now", now_ms.clone())
                 .send()
                 .await;
             match started {
