@@ -1,8 +1,9 @@
 //! Accounts: registration, email verification, and the admin's role changes.
 //!
 //! - `register`: `POST /api/auth/register` → 201 `{userId, message}`; 409 when the email has a
-//!   live account (verified, or unverified for less than 7 days). Publishes `UserRegistered`
-//!   with the verification token for the email.
+//!   verified account. An unverified account of the same email is replaced (new user id, new
+//!   password, its tokens void): see `register_inner`. Publishes `UserRegistered` with the
+//!   verification token for the email.
 //! - `verify_email`: `POST /api/auth/verify-email` `{email, token}` → 200, publishes
 //!   `UserVerified`; a wrong, used or expired token is a 400.
 //! - `resend_verification`: `POST /api/auth/resend-verification` `{email}` → 202 whatever
@@ -12,8 +13,8 @@
 
 use crate::domain::account::VERIFICATION_LIFETIME;
 use crate::domain::{
-    Account, AccountStatus, OneTimeToken, Registration, Role, UserRegistered, UserRolesChanged,
-    UserVerified, VerificationEmailRequested, normalize_email,
+    Account, AccountStatus, Attempt, OneTimeToken, Registration, Role, UserRegistered,
+    UserRolesChanged, UserVerified, VerificationEmailRequested, normalize_email,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::http::StatusCode;
@@ -25,7 +26,7 @@ use shop_adapters::http::{json_response, parse_json, path_id};
 use shop_domain::{DomainError, DomainEvent, EventEnvelope, UserId};
 
 use crate::Deps;
-use crate::secret::{hash, hash_password, new_secret};
+use crate::secret::{hash, hash_password, new_secret, verify_password};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -45,8 +46,15 @@ async fn register_inner(deps: &Deps, req: &Request) -> Handled {
     let registration = Registration::parse(&body.email, &body.password, &body.full_name)?;
     let now = deps.clock.now();
     let existing = deps.accounts.account_by_email(&registration.email).await?;
-    let lapsed = match existing {
-        Some(account) if !account.is_lapsed(now) => return Err(email_taken().into()),
+    // A verified account holds its email. An unverified one does not: whoever registered it
+    // never proved they own the address, and letting it block the owner is how accounts are
+    // pre-hijacked (an attacker registers the victim's email with the attacker's password and
+    // waits for the victim to verify it). A new registration replaces it — a new user id, a
+    // new password, and a new verification token, so every token sent for it is void.
+    let replaced = match existing {
+        Some(account) if account.status == AccountStatus::Active => {
+            return Err(email_taken().into());
+        }
         other => other,
     };
     let token = new_secret()?;
@@ -61,7 +69,7 @@ async fn register_inner(deps: &Deps, req: &Request) -> Handled {
     };
     let event = envelope(deps.clock.as_ref(), req, account.version, event)?;
     deps.accounts
-        .create_account(&account, lapsed.as_ref(), vec![event])
+        .create_account(&account, replaced.as_ref(), vec![event])
         .await
         .map_err(|err| match err {
             DomainError::Conflict(_) => email_taken(),
@@ -254,6 +262,32 @@ pub(crate) async fn live_account(deps: &Deps, email: &str) -> Result<Option<Acco
         .account_by_email(email)
         .await?
         .filter(|a| !a.is_lapsed(now)))
+}
+
+/// Checks `password` against `stored` (the account's hash; `None`: no account, a dummy hash
+/// is checked so the answer takes as long) as one attempt of `email`'s lockout: counted
+/// before the check, refused with 429 + `Retry-After` when the window is full, cleared when
+/// the password is right. Login and change-password both go through here.
+pub(crate) async fn attempt_password(
+    deps: &Deps,
+    email: &str,
+    password: &str,
+    stored: Option<&str>,
+) -> Result<bool, DomainError> {
+    let policy = deps.config.lockout;
+    let counted = deps
+        .accounts
+        .count_attempt(email, deps.clock.now(), &policy)
+        .await?;
+    if let Attempt::Locked { retry_after_secs } = counted {
+        tracing::info!("password attempt refused: too many attempts for this email");
+        return Err(DomainError::TooManyRequests { retry_after_secs });
+    }
+    let matches = verify_password(password, stored).await? && stored.is_some();
+    if matches {
+        deps.accounts.clear_failed_logins(email).await?;
+    }
+    Ok(matches)
 }
 
 /// A 400 for one field.

@@ -11,7 +11,7 @@ use shop_domain::testing::{assert_conflict, contract_event};
 use shop_domain::{Clock, OutgoingEvent, SessionId, SystemClock};
 
 use crate::domain::{
-    Account, AccountStore, IssuedAccess, LockoutPolicy, Registration, Role, Session,
+    Account, AccountStore, Attempt, IssuedAccess, LockoutPolicy, Registration, Role, Session,
 };
 
 fn event(n: usize) -> OutgoingEvent {
@@ -156,11 +156,17 @@ pub async fn accounts_are_unique_per_email_and_written_conditionally(
 }
 
 /// Sessions: ids are unique; a rotation goes from the generation read to the next one, and of
-/// concurrent rotations from one generation exactly one wins; a revoked session rotates no
-/// more; revoking an unknown session is not an error.
+/// concurrent rotations from one generation exactly one wins; a revoked session, or one from
+/// before its account's epoch moved on, rotates no more; revoking an unknown session is not
+/// an error. Writes two account events (the caller counts outbox items).
 pub async fn sessions_rotate_once_per_generation(store: &impl AccountStore) {
     let now = SystemClock.now();
-    let user = account("bob@example.com", now).user_id;
+    let owner = account("bob@example.com", now);
+    store
+        .create_account(&owner, None, vec![event(20)])
+        .await
+        .unwrap();
+    let user = owner.user_id;
     let session = Session::start(user, 1, "hash-1".into(), issued("j1"), now);
     store.create_session(&session).await.unwrap();
     assert_eq!(
@@ -171,14 +177,17 @@ pub async fn sessions_rotate_once_per_generation(store: &impl AccountStore) {
     assert_eq!(store.session(SessionId::new()).await.unwrap(), None);
 
     let second = session.rotated("hash-2".into(), "rk-2".into(), issued("j2"), now);
-    store.rotate_session(&second).await.unwrap();
-    assert_conflict(store.rotate_session(&second).await);
+    store.rotate_session(&second, &owner).await.unwrap();
+    assert_conflict(store.rotate_session(&second, &owner).await);
 
     for round in 0..6 {
         let current = store.session(session.session_id).await.unwrap().unwrap();
         let one = current.rotated(format!("a{round}"), "rk-a".into(), issued("ja"), now);
         let other = current.rotated(format!("b{round}"), "rk-b".into(), issued("jb"), now);
-        let (a, b) = tokio::join!(store.rotate_session(&one), store.rotate_session(&other));
+        let (a, b) = tokio::join!(
+            store.rotate_session(&one, &owner),
+            store.rotate_session(&other, &owner)
+        );
         assert!(a.is_ok() != b.is_ok(), "round {round}: {a:?} {b:?}");
         let stored = store.session(session.session_id).await.unwrap().unwrap();
         assert_eq!(
@@ -192,23 +201,37 @@ pub async fn sessions_rotate_once_per_generation(store: &impl AccountStore) {
     let revoked = store.session(session.session_id).await.unwrap().unwrap();
     assert!(revoked.revoked);
     let after = revoked.rotated("late".into(), "rk".into(), issued("jl"), now);
-    assert_conflict(store.rotate_session(&after).await);
+    assert_conflict(store.rotate_session(&after, &owner).await);
     store.revoke_session(SessionId::new()).await.unwrap();
+
+    // A password change (the account's epoch moves on) ends the sessions of the old epoch:
+    // a rotation that read the session before it cannot commit after it.
+    let other = Session::start(user, 1, "hash-o".into(), issued("jo"), now);
+    store.create_session(&other).await.unwrap();
+    let changed = Account {
+        session_epoch: owner.session_epoch + 1,
+        ..owner.touched(now)
+    };
+    store
+        .update_account(&changed, vec![event(21)])
+        .await
+        .unwrap();
+    let late = other.rotated("hash-late".into(), "rk".into(), issued("jx"), now);
+    assert_conflict(store.rotate_session(&late, &owner).await);
     assert_eq!(store.session(SessionId::new()).await.unwrap(), None);
 }
 
-/// Failed logins: counted per email within the window, from one again once it has passed,
-/// forgotten on clear; and concurrent failures are each counted (the lockout depends on it).
-pub async fn failed_logins_are_counted_per_window(store: &impl AccountStore) {
+/// Password attempts: counted per email within the window, from one again once it has
+/// passed, forgotten on clear; a full window refuses without counting; and of many concurrent
+/// attempts exactly `max_failures` are allowed (the lockout depends on it).
+pub async fn password_attempts_are_counted_per_window(store: &impl AccountStore) {
     let policy = LockoutPolicy::default();
     let now = SystemClock.now();
     let email = "carol@example.com";
     assert_eq!(store.login_attempts(email).await.unwrap(), None);
     for _ in 0..3 {
-        store
-            .record_failed_login(email, now, &policy)
-            .await
-            .unwrap();
+        let counted = store.count_attempt(email, now, &policy).await.unwrap();
+        assert_eq!(counted, Attempt::Allowed);
     }
     let attempts = store.login_attempts(email).await.unwrap().unwrap();
     assert_eq!(attempts.failures, 3);
@@ -218,10 +241,8 @@ pub async fn failed_logins_are_counted_per_window(store: &impl AccountStore) {
     );
 
     let later = now + policy.window + TimeDelta::seconds(1);
-    store
-        .record_failed_login(email, later, &policy)
-        .await
-        .unwrap();
+    let counted = store.count_attempt(email, later, &policy).await.unwrap();
+    assert_eq!(counted, Attempt::Allowed, "a new window");
     let attempts = store.login_attempts(email).await.unwrap().unwrap();
     assert_eq!(attempts.failures, 1);
     assert_eq!(
@@ -236,10 +257,27 @@ pub async fn failed_logins_are_counted_per_window(store: &impl AccountStore) {
     store.clear_failed_logins(email).await.unwrap();
     assert_eq!(store.login_attempts(email).await.unwrap(), None);
 
-    let failures = (0..12).map(|_| store.record_failed_login(email, now, &policy));
-    for result in futures::future::join_all(failures).await {
-        result.unwrap();
+    let attempts = (0..12).map(|_| store.count_attempt(email, now, &policy));
+    let results = futures::future::join_all(attempts).await;
+    let allowed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Attempt::Allowed)))
+        .count();
+    assert_eq!(
+        allowed, policy.max_failures as usize,
+        "exactly max_failures of concurrent attempts are allowed: {results:?}"
+    );
+    for result in results {
+        match result.unwrap() {
+            Attempt::Allowed => {}
+            Attempt::Locked { retry_after_secs } => {
+                assert!((1..=900).contains(&retry_after_secs), "{retry_after_secs}");
+            }
+        }
     }
     let attempts = store.login_attempts(email).await.unwrap().unwrap();
-    assert_eq!(attempts.failures, 12, "every concurrent failure counts");
+    assert_eq!(
+        attempts.failures, policy.max_failures,
+        "refusals are not counted"
+    );
 }

@@ -7,7 +7,7 @@
 //!   registration input and the one-time tokens of verification and password reset.
 //! - [`sessions`]: [`Session`], a refresh-token family: rotation, the grace period for two
 //!   tabs refreshing at once, reuse detection.
-//! - [`lockout`]: [`LoginAttempts`], failed logins counted per email in a fixed window.
+//! - [`lockout`]: [`LoginAttempts`], password attempts counted per email in a fixed window.
 //! - [`events`]: the `shop.auth` events.
 //! - [`ports`]: the store, [`AccountStore`].
 
@@ -27,6 +27,6 @@ pub use events::{
     PasswordResetRequested, UserRegistered, UserRolesChanged, UserVerified,
     VerificationEmailRequested,
 };
-pub use lockout::{LockoutPolicy, LoginAttempts};
+pub use lockout::{Attempt, LockoutPolicy, LoginAttempts};
 pub use ports::AccountStore;
 pub use sessions::{IssuedAccess, Session, Verdict};

@@ -5,7 +5,7 @@
 //! | account | `ACCOUNT#<email>` | `ACCOUNT` | the [`Account`]; `expiresAt` (TTL) while unverified |
 //! | user | `USER#<userId>` | `USER` | `email`: the way from a token's `sub` to the account |
 //! | session | `SESSION#<sessionId>` | `SESSION` | the [`Session`]; TTL at its end |
-//! | attempts | `ATTEMPTS#<email>` | `ATTEMPTS` | [`LoginAttempts`]; TTL at the window's end |
+//! | attempts | `ATTEMPTS#<email>` | `ATTEMPTS` | [`LoginAttempts`], `windowEndsMs`; TTL at the window's end |
 //! | outbox | `OUTBOX#<eventId>` | `OUTBOX` | an event, written in the account's transaction |
 //!
 //! Keying accounts by email makes the email unique without a guard item and makes login one
@@ -13,9 +13,9 @@
 //! right after a rotation, must see it. TTL deletion lags (up to 48 h on AWS, never in
 //! moto), so lapsed accounts and ended sessions are judged by their data, not their absence.
 
-use crate::domain::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
+use crate::domain::{Account, AccountStore, Attempt, LockoutPolicy, LoginAttempts, Session};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
@@ -123,13 +123,7 @@ impl DynamoAccounts {
         condition: (&str, Vec<(&str, AttributeValue)>),
         on_condition: DomainError,
     ) -> Result<(), DomainError> {
-        let item = to_item(&SessionItem {
-            pk: session_pk(session.session_id),
-            sk: "SESSION".to_owned(),
-            r#type: "session".to_owned(),
-            session: session.clone(),
-            expires_at: session.ends_at.timestamp(),
-        })?;
+        let item = session_item(session)?;
         let mut put = self
             .client
             .put_item()
@@ -196,6 +190,16 @@ struct AttemptsItem {
     expires_at: i64,
 }
 
+fn session_item(session: &Session) -> Result<Item, DomainError> {
+    to_item(&SessionItem {
+        pk: session_pk(session.session_id),
+        sk: "SESSION".to_owned(),
+        r#type: "session".to_owned(),
+        session: session.clone(),
+        expires_at: session.ends_at.timestamp(),
+    })
+}
+
 fn account_pk(email: &str) -> String {
     format!("ACCOUNT#{email}")
 }
@@ -215,6 +219,13 @@ fn attempts_pk(email: &str) -> String {
 fn number(n: u64) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
+
+fn number_i64(n: i64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+/// Rounds of [`AccountStore::count_attempt`] before contention is answered `Locked`.
+const COUNT_ROUNDS: usize = 4;
 
 #[async_trait::async_trait]
 impl AccountStore for DynamoAccounts {
@@ -239,12 +250,12 @@ impl AccountStore for DynamoAccounts {
     async fn create_account(
         &self,
         account: &Account,
-        lapsed: Option<&Account>,
+        replaced: Option<&Account>,
         events: Vec<OutgoingEvent>,
     ) -> Result<(), DomainError> {
-        let condition = match lapsed {
+        let condition = match replaced {
             None => ("attribute_not_exists(pk)", Vec::new()),
-            // The lapsed account exactly as read: its id and version (a newer account at the
+            // The replaced account exactly as read: its id and version (a newer account at the
             // same version must not be replaced in its place).
             Some(old) => (
                 "userId = :uid AND version = :v",
@@ -297,16 +308,37 @@ impl AccountStore for DynamoAccounts {
         .await
     }
 
-    async fn rotate_session(&self, session: &Session) -> Result<(), DomainError> {
-        self.put_session(
-            session,
-            (
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        account: &Account,
+    ) -> Result<(), DomainError> {
+        // With the account's epoch as a second guard: a refresh racing a password change or
+        // reset (which moves the epoch) cannot mint one more token after it.
+        let rotation = self.put(
+            session_item(session)?,
+            Some((
                 "generation = :g AND revoked = :no",
                 vec![
                     (":g", number(session.generation - 1)),
                     (":no", AttributeValue::Bool(false)),
                 ],
-            ),
+            )),
+        )?;
+        let epoch = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(account_pk(&account.email)))
+            .key("sk", AttributeValue::S("ACCOUNT".to_owned()))
+            .condition_expression("sessionEpoch = :e")
+            .expression_attribute_values(":e", number(session.epoch))
+            .build()
+            .map_err(|e| DomainError::Internal(format!("cannot build a ConditionCheck: {e}")))?;
+        let writes = vec![
+            rotation,
+            TransactWriteItem::builder().condition_check(epoch).build(),
+        ];
+        self.transact(
+            writes,
             DomainError::Conflict("another refresh rotated the session".to_owned()),
         )
         .await
@@ -338,20 +370,23 @@ impl AccountStore for DynamoAccounts {
             .map(|i| i.attempts))
     }
 
-    async fn record_failed_login(
+    async fn count_attempt(
         &self,
         email: &str,
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
-    ) -> Result<(), DomainError> {
-        // No read-then-write: a failure inside the current window is one atomic `ADD`,
-        // conditional on the window still being open; when it is not (none yet, or it has
-        // passed), a conditional put starts a new one. Two failures racing to start a window:
-        // one put wins, the other's fails and it counts itself in the winner's window with
-        // the `ADD` on its next turn, so every failure is counted.
-        let now_ms = AttributeValue::N(now.timestamp_millis().to_string());
+    ) -> Result<Attempt, DomainError> {
+        // No read-then-write decides: an attempt inside the current window is one atomic
+        // `ADD`, conditional on the window being open and not yet full. When it fails, a
+        // consistent read tells why: a full window is `Locked`; none (or one that has passed)
+        // is replaced by a new window holding this attempt, with a conditional put. Two
+        // attempts racing to start a window: one put wins, the other counts itself in the
+        // winner's window on its next round. Every round that fails lost to a write that
+        // counted or reset, so contention past the last round is answered `Locked` (refused,
+        // never counted-and-dropped, never a 5xx).
+        let now_ms = now.timestamp_millis();
         let window_end = now + policy.window;
-        for _ in 0..3 {
+        for _ in 0..COUNT_ROUNDS {
             let counted = self
                 .client
                 .update_item()
@@ -359,15 +394,26 @@ impl AccountStore for DynamoAccounts {
                 .key("pk", AttributeValue::S(attempts_pk(email)))
                 .key("sk", AttributeValue::S("ATTEMPTS".to_owned()))
                 .update_expression("ADD failures :one")
-                .condition_expression("windowEndsMs > :now")
+                .condition_expression("windowEndsMs > :now AND failures < :max")
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":now", now_ms.clone())
+                .expression_attribute_values(":now", number_i64(now_ms))
+                .expression_attribute_values(":max", number(u64::from(policy.max_failures)))
                 .send()
                 .await;
             match counted {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Attempt::Allowed),
                 Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
                 Err(err) => return Err(sdk_error("DynamoDB UpdateItem", err)),
+            }
+            let stored = self
+                .get::<AttemptsItem>(attempts_pk(email), "ATTEMPTS")
+                .await?;
+            if let Some(stored) = stored.filter(|s| s.window_ends_ms > now_ms) {
+                match stored.attempts.retry_after(now, policy) {
+                    Some(retry_after_secs) => return Ok(Attempt::Locked { retry_after_secs }),
+                    // Not full after all: it was reset between the two calls; count again.
+                    None => continue,
+                }
             }
             let started = self
                 .client
@@ -385,18 +431,19 @@ impl AccountStore for DynamoAccounts {
                     expires_at: window_end.timestamp(),
                 })?))
                 .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
-                .expression_attribute_values(":now", now_ms.clone())
+                .expression_attribute_values(":now", number_i64(now_ms))
                 .send()
                 .await;
             match started {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Attempt::Allowed),
                 Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
                 Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),
             }
         }
-        Err(DomainError::Unavailable(
-            "the failed-login window changed three times during one count".to_owned(),
-        ))
+        tracing::warn!("password attempts refused: the attempt count kept changing");
+        Ok(Attempt::Locked {
+            retry_after_secs: 1,
+        })
     }
 
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError> {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::domain::{Account, AccountStore, LockoutPolicy, LoginAttempts, Session};
+use crate::domain::{Account, AccountStore, Attempt, LockoutPolicy, LoginAttempts, Session};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
@@ -67,11 +67,11 @@ impl AccountStore for MemoryAccounts {
     async fn create_account(
         &self,
         account: &Account,
-        lapsed: Option<&Account>,
+        replaced: Option<&Account>,
         events: Vec<OutgoingEvent>,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        if state.accounts.get(&account.email) != lapsed {
+        if state.accounts.get(&account.email) != replaced {
             return Err(DomainError::Conflict("the email is taken".to_owned()));
         }
         state
@@ -111,8 +111,16 @@ impl AccountStore for MemoryAccounts {
         Ok(())
     }
 
-    async fn rotate_session(&self, session: &Session) -> Result<(), DomainError> {
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        account: &Account,
+    ) -> Result<(), DomainError> {
         let mut state = self.lock();
+        let epoch = state.accounts.get(&account.email).map(|a| a.session_epoch);
+        if epoch != Some(session.epoch) {
+            return Err(conflict("the account's sessions"));
+        }
         match state.sessions.get(&session.session_id) {
             Some(stored) if stored.generation + 1 == session.generation && !stored.revoked => {}
             _ => return Err(conflict("the session")),
@@ -132,28 +140,29 @@ impl AccountStore for MemoryAccounts {
         Ok(self.lock().attempts.get(email).cloned())
     }
 
-    async fn record_failed_login(
+    async fn count_attempt(
         &self,
         email: &str,
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
-    ) -> Result<(), DomainError> {
+    ) -> Result<Attempt, DomainError> {
         let mut state = self.lock();
+        let fresh = LoginAttempts {
+            failures: 0,
+            window_start: now,
+        };
         let attempts = state
             .attempts
             .entry(email.to_owned())
-            .or_insert(LoginAttempts {
-                failures: 0,
-                window_start: now,
-            });
+            .or_insert(fresh.clone());
         if !attempts.is_current(now, policy) {
-            *attempts = LoginAttempts {
-                failures: 0,
-                window_start: now,
-            };
+            *attempts = fresh;
+        }
+        if let Some(retry_after_secs) = attempts.retry_after(now, policy) {
+            return Ok(Attempt::Locked { retry_after_secs });
         }
         attempts.failures += 1;
-        Ok(())
+        Ok(Attempt::Allowed)
     }
 
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError> {

@@ -2,7 +2,9 @@
 //!
 //! - `change_password`: `POST /api/auth/change-password` `{currentPassword, newPassword}`
 //!   (User) → 200 with a new [`TokenPair`](crate::issue::TokenPair): every other session
-//!   ends (the account's session epoch moves on), this caller continues in a new one.
+//!   ends (the account's session epoch moves on), this caller continues in a new one. A wrong
+//!   `currentPassword` is 400 and counts in the login lockout of the account's email: once
+//!   it is full, 429 with `Retry-After` (a stolen access token buys no more guesses).
 //! - `forgot_password`: `POST /api/auth/forgot-password` `{email}` → 202 whatever the email;
 //!   a verified account gets a reset email (`PasswordResetRequested`) with a token valid 1 h.
 //! - `reset_password`: `POST /api/auth/reset-password` `{email, token, newPassword}` → 200;
@@ -20,9 +22,11 @@ use shop_adapters::http::{json_response, parse_json};
 use shop_domain::{DomainError, UserId};
 
 use crate::Deps;
-use crate::accounts::{EmailBody, accepted, issue_one_time_token, live_account, message, single};
+use crate::accounts::{
+    EmailBody, accepted, attempt_password, issue_one_time_token, live_account, message, single,
+};
 use crate::issue::start_session;
-use crate::secret::{hash, hash_password, verify_password};
+use crate::secret::{hash, hash_password};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -47,7 +51,8 @@ async fn change_password_inner(deps: &Deps, req: &Request) -> Handled {
         DomainError::Forbidden("this token's user has no password here".to_owned())
     })?;
     check_password(&body.new_password, &account.email, "newPassword").map_err(single)?;
-    if !verify_password(&body.current_password, Some(&account.password_hash)).await? {
+    let stored = Some(account.password_hash.as_str());
+    if !attempt_password(deps, &account.email, &body.current_password, stored).await? {
         return Err(DomainError::validation("currentPassword", "is wrong").into());
     }
     let changed = with_new_password(&account, &body.new_password, deps).await?;

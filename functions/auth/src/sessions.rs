@@ -2,9 +2,9 @@
 //!
 //! - `login`: `POST /api/auth/login` `{email, password}` → 200 [`TokenPair`]. An unknown
 //!   email and a wrong password get the same 401 after the same work (a dummy hash is
-//!   checked). An unverified account gets 403, but only after the right password. Failed
-//!   logins per email are counted; a locked email gets 429 with `Retry-After` whatever the
-//!   password (see `crate::domain::lockout`).
+//!   checked). An unverified account gets 403, but only after the right password. Attempts
+//!   per email are counted before the password is checked; a locked email gets 429 with
+//!   `Retry-After` whatever the password (see `crate::domain::lockout`).
 //! - `refresh_token`: `POST /api/auth/refresh` `{refreshToken}` → 200 with a new pair; the verdicts
 //!   are `crate::domain::sessions`'. Roles are reloaded from the account.
 //! - `logout`: `POST /api/auth/logout` `{refreshToken}` → 204, the session revoked. Access
@@ -21,9 +21,9 @@ use shop_adapters::api::{Handled, respond};
 use shop_adapters::http::{json_response, no_content, parse_json};
 use shop_domain::{DomainError, SessionId};
 
-use crate::accounts::{live_account, single};
+use crate::accounts::{attempt_password, live_account, single};
 use crate::issue::{TokenPair, issued_access, pair, start_session};
-use crate::secret::{RefreshToken, derive, hash, new_secret, verify_password};
+use crate::secret::{RefreshToken, derive, hash, new_secret};
 use crate::{Deps, SigningKeys};
 
 #[derive(Deserialize)]
@@ -41,33 +41,18 @@ pub async fn login(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
 async fn login_inner(deps: &Deps, req: &Request) -> Handled {
     let body: LoginBody = parse_json(req)?;
     let email = normalize_email(&body.email).map_err(single)?;
-    let policy = deps.config.lockout;
-    let attempts = deps.accounts.login_attempts(&email).await?;
-    if let Some(retry_after_secs) = attempts
-        .as_ref()
-        .and_then(|a| a.retry_after(deps.clock.now(), &policy))
-    {
-        tracing::info!("login refused: too many failed attempts for this email");
-        return Err(DomainError::TooManyRequests { retry_after_secs }.into());
-    }
     let account = live_account(deps, &email).await?;
     let stored = account.as_ref().map(|a| a.password_hash.as_str());
-    let matches = verify_password(&body.password, stored).await?;
+    let matches = attempt_password(deps, &email, &body.password, stored).await?;
     let account = match account {
         Some(account) if matches => account,
         _ => {
-            deps.accounts
-                .record_failed_login(&email, deps.clock.now(), &policy)
-                .await?;
             tracing::info!("login refused: wrong email or password");
             return Err(
                 DomainError::Unauthorized("the email or password is wrong".to_owned()).into(),
             );
         }
     };
-    if attempts.is_some() {
-        deps.accounts.clear_failed_logins(&email).await?;
-    }
     if account.status != AccountStatus::Active {
         return Err(DomainError::Forbidden(
             "verify your email address first: follow the link we sent, or ask for a new one \
@@ -94,7 +79,8 @@ pub async fn refresh_token(deps: &Deps, req: Request) -> Result<Response<Body>, 
 async fn refresh_inner(deps: &Deps, req: &Request) -> Handled {
     let body: RefreshBody = parse_json(req)?;
     let token = RefreshToken::parse(&body.refresh_token).ok_or_else(invalid_refresh)?;
-    // Two rounds at most: a rotation that loses the race re-reads and is judged a replay.
+    // Two rounds at most: a rotation that loses the race re-reads and is judged a replay (or,
+    // when a password change or reset moved the account's epoch meanwhile, ended).
     for _ in 0..2 {
         let (session, account) = session_of(deps, token.session_id).await?;
         let now = deps.clock.now();
@@ -106,7 +92,7 @@ async fn refresh_inner(deps: &Deps, req: &Request) -> Handled {
                 let next_secret = derive(&rotation_key, &token.secret);
                 let issued = issued_access(&account, keys.signing_key(), now);
                 let next = session.rotated(hash(&next_secret), rotation_key, issued, now);
-                match deps.accounts.rotate_session(&next).await {
+                match deps.accounts.rotate_session(&next, &account).await {
                     Ok(()) => {
                         tracing::info!(user_id = %next.user_id, session_id = %next.session_id, "session refreshed");
                         return Ok(json_response(
@@ -126,7 +112,7 @@ async fn refresh_inner(deps: &Deps, req: &Request) -> Handled {
                 return Err(reused(deps, &session).await?);
             }
             Verdict::Reuse => return Err(reused(deps, &session).await?),
-            Verdict::Ended => return Err(invalid_refresh().into()),
+            Verdict::Unknown | Verdict::Ended => return Err(invalid_refresh().into()),
         }
     }
     Err(DomainError::Unavailable("the session changed twice during one refresh".to_owned()).into())

@@ -68,16 +68,12 @@ fn the_account_journey_from_registration_to_password_reset() {
         let address = email("Ann.Journey");
         let lower = address.to_lowercase();
 
-        // Register; the address is normalised; a second registration is a 409.
+        // Register; the address is normalised.
         let registered = public
             .post("/api/auth/register", json!({"email": format!(" {address} "), "password": PASSWORD, "fullName": "Ann Journey"}))
             .await;
         assert_eq!(registered.status, 201, "{}", registered.body);
         let user_id = registered.body["userId"].as_str().unwrap().to_owned();
-        let again = public
-            .post("/api/auth/register", json!({"email": lower, "password": PASSWORD, "fullName": "Ann"}))
-            .await;
-        assert_eq!(again.status, 409, "{}", again.body);
 
         // The verification email: a link and the code on a line of its own.
         let mail = shop.mail(&lower, "Verify your email address", 0).await.unwrap();
@@ -96,6 +92,10 @@ fn the_account_journey_from_registration_to_password_reset() {
         assert_eq!(verified.status, 200, "{}", verified.body);
         let used = public.post("/api/auth/verify-email", json!({"email": lower, "token": code})).await;
         assert_eq!(used.status, 400, "a verification token works once");
+        let again = public
+            .post("/api/auth/register", json!({"email": lower, "password": PASSWORD, "fullName": "Ann"}))
+            .await;
+        assert_eq!(again.status, 409, "a verified account holds its email: {}", again.body);
 
         // Log in: an RS256 token the gateway accepts, with every claim the issue names.
         let pair = login(&shop, &address, PASSWORD).await.unwrap();
@@ -195,6 +195,106 @@ fn five_failed_logins_lock_the_email_until_the_window_passes() {
             attempt(PASSWORD).await.status,
             200,
             "the right password works after the window"
+        );
+    });
+}
+
+#[test]
+fn an_attacker_who_registers_the_victims_email_first_gets_nothing() {
+    shop().run(|cloud| async move {
+        let shop = shop_of(cloud);
+        let public = anonymous(cloud);
+        let victim = email("victim");
+        let register = |password: &'static str| {
+            let body = json!({"email": victim, "password": password, "fullName": "Vic Tim"});
+            let public = &public;
+            async move { public.post("/api/auth/register", body).await }
+        };
+        const SUBJECT: &str = "Verify your email address";
+
+        // The attacker registers first, with a password of their own.
+        let attacker = register("the attacker knows this").await;
+        assert_eq!(attacker.status, 201, "{}", attacker.body);
+        let attackers_mail = shop.mail(&victim, SUBJECT, 0).await.unwrap();
+
+        // The victim registers too: not blocked, and the pending account becomes theirs.
+        let mine = register(PASSWORD).await;
+        assert_eq!(
+            mine.status, 201,
+            "the victim is not locked out: {}",
+            mine.body
+        );
+        assert_ne!(mine.body["userId"], attacker.body["userId"]);
+        let mail = shop.mail(&victim, SUBJECT, 1).await.unwrap();
+        let verify = |code: String| {
+            let body = json!({"email": victim, "token": code});
+            let public = &public;
+            async move { public.post("/api/auth/verify-email", body).await.status }
+        };
+        assert_eq!(
+            verify(code_in(&attackers_mail).unwrap()).await,
+            400,
+            "the first registration's link is void"
+        );
+        assert_eq!(verify(code_in(&mail).unwrap()).await, 200);
+
+        let login_with = |password: &'static str| {
+            let body = json!({"email": victim, "password": password});
+            let public = &public;
+            async move { public.post("/api/auth/login", body).await.status }
+        };
+        assert_eq!(login_with("the attacker knows this").await, 401);
+        assert_eq!(login_with(PASSWORD).await, 200);
+        assert_eq!(
+            register("the attacker knows this").await.status,
+            409,
+            "now it is held"
+        );
+    });
+}
+
+#[test]
+fn parallel_guesses_cannot_outrun_the_lockout() {
+    // More requests in flight than the local cloud's instances: each is counted before its
+    // password is checked, so one window checks at most five passwords however many race.
+    shop().run(|cloud| async move {
+        let shop = shop_of(cloud);
+        let address = email("raced");
+        register_verified(&shop, &address, "Rae Raced", PASSWORD)
+            .await
+            .unwrap();
+        let public = anonymous(cloud);
+        let started = std::time::Instant::now();
+        let guesses = (0..20).map(|n| {
+            let body = json!({"email": address, "password": format!("guess number {n}")});
+            let public = &public;
+            async move { public.post("/api/auth/login", body).await }
+        });
+        let answers = futures::future::join_all(guesses).await;
+        let elapsed = started.elapsed();
+        let status = |code: u16| answers.iter().filter(|a| a.status == code).count();
+        assert_eq!(status(401) + status(429), 20, "no other answer (no 5xx)");
+        // Every count lands in one window unless the burst outlasted it (then two).
+        let windows = if elapsed.as_secs() < LOCKOUT_WINDOW_SECS {
+            1
+        } else {
+            2
+        };
+        assert!(
+            status(401) <= 5 * windows && status(401) >= 5,
+            "{} passwords checked in {elapsed:?}",
+            status(401)
+        );
+        assert_eq!(
+            anonymous(cloud)
+                .post(
+                    "/api/auth/login",
+                    json!({"email": address, "password": PASSWORD})
+                )
+                .await
+                .status,
+            429,
+            "locked for the right password too"
         );
     });
 }

@@ -147,10 +147,10 @@ fn dynamodb_sessions_rotate_once_per_generation() {
 }
 
 #[test]
-fn dynamodb_failed_logins_are_counted_per_window() {
+fn dynamodb_password_attempts_are_counted_per_window() {
     shop().run(|cloud| async move {
         let (store, _) = accounts(cloud).await;
-        auth::contract::failed_logins_are_counted_per_window(&store).await;
+        auth::contract::password_attempts_are_counted_per_window(&store).await;
     });
 }
 

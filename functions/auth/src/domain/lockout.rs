@@ -1,6 +1,10 @@
-//! The login lockout: failed logins are counted per email in a fixed window that starts at
-//! the first failure. From the [`LockoutPolicy::max_failures`]th failure on, every attempt —
-//! even with the right password — is refused with 429 until the window has passed.
+//! The login lockout: password attempts are counted per email in a fixed window that starts
+//! at the first one. Each attempt is counted *before* its password is checked, in one atomic
+//! write that also refuses it once the window holds [`LockoutPolicy::max_failures`]
+//! attempts; a right password clears the count. So however many attempts run in parallel,
+//! at most `max_failures` passwords are checked per window, and from then on every attempt —
+//! even with the right password — is refused with 429 until the window has passed. Login and
+//! change-password share the count (a stolen access token does not buy more guesses).
 //!
 //! Unknown emails are counted the same way, so the answer does not reveal which addresses
 //! have accounts. The price: anybody can lock an account for one window by failing five
@@ -27,11 +31,23 @@ impl Default for LockoutPolicy {
     }
 }
 
-/// The failures counted for one email.
+/// What counting one attempt decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted: check the password (and clear the count when it is right).
+    Allowed,
+    /// Not counted and not to be checked: the window is full until `retry_after_secs` from now.
+    Locked {
+        /// Whole seconds until the window ends (at least 1).
+        retry_after_secs: u64,
+    },
+}
+
+/// The attempts counted for one email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginAttempts {
-    /// Failures since `window_start`.
+    /// Attempts since `window_start` that have not been cleared by a right password.
     pub failures: u32,
     /// The first failure of the window.
     #[serde(with = "shop_domain::timestamp")]

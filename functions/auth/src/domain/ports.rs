@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::account::Account;
-use super::lockout::{LockoutPolicy, LoginAttempts};
+use super::lockout::{Attempt, LockoutPolicy, LoginAttempts};
 use super::sessions::Session;
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
 
@@ -18,12 +18,12 @@ pub trait AccountStore: Send + Sync {
     /// The account of `user_id`.
     async fn account(&self, user_id: UserId) -> Result<Option<Account>, DomainError>;
 
-    /// Stores a new account with its events. `lapsed` is the lapsed account it replaces
-    /// under the same email, if any. [`DomainError::Conflict`] when the email is taken.
+    /// Stores a new account with its events. `replaced` is the unverified (or lapsed)
+    /// account it replaces under the same email, if any, exactly as read. [`DomainError::Conflict`] when the email is taken.
     async fn create_account(
         &self,
         account: &Account,
-        lapsed: Option<&Account>,
+        replaced: Option<&Account>,
         events: Vec<OutgoingEvent>,
     ) -> Result<(), DomainError>;
 
@@ -41,25 +41,31 @@ pub trait AccountStore: Send + Sync {
     /// Stores a new session (a login).
     async fn create_session(&self, session: &Session) -> Result<(), DomainError>;
 
-    /// Replaces the session stored at `session.generation - 1` with `session` (a rotation).
-    /// [`DomainError::Conflict`] when another rotation won.
-    async fn rotate_session(&self, session: &Session) -> Result<(), DomainError>;
+    /// Replaces the session stored at `session.generation - 1` with `session` (a rotation),
+    /// provided `account` (its owner) is still at the session's epoch.
+    /// [`DomainError::Conflict`] when another rotation won, the session was revoked, or a
+    /// password change or reset ended the session meanwhile.
+    async fn rotate_session(&self, session: &Session, account: &Account)
+    -> Result<(), DomainError>;
 
     /// Marks session `id` revoked, whatever its state.
     async fn revoke_session(&self, id: SessionId) -> Result<(), DomainError>;
 
-    /// The failed logins counted for `email`.
+    /// The attempts counted for `email`.
     async fn login_attempts(&self, email: &str) -> Result<Option<LoginAttempts>, DomainError>;
 
-    /// Counts one failed login for `email` at `now`: one more in the current window, or the
-    /// first of a new one when the last has passed.
-    async fn record_failed_login(
+    /// Counts one password attempt for `email` at `now`, before the password is checked: one
+    /// more in the current window, or the first of a new one when the last has passed — or,
+    /// when the current window already holds `policy.max_failures`, nothing counted and
+    /// [`Attempt::Locked`]. Atomic: of any number of concurrent calls in one window, exactly
+    /// `max_failures` are allowed. Never fails on contention (it answers `Locked` instead).
+    async fn count_attempt(
         &self,
         email: &str,
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
-    ) -> Result<(), DomainError>;
+    ) -> Result<Attempt, DomainError>;
 
-    /// Forgets the failed logins of `email` (after a successful login or a reset).
+    /// Forgets the attempts of `email` (after a right password or a reset).
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError>;
 }

@@ -10,8 +10,11 @@
 //!   auth service derives the next refresh secret from the presented one with the stored
 //!   [`Session::rotation_key`] and re-signs the stored access claims, so no token is ever
 //!   stored, only hashes);
-//! - the previous token after the grace period, or a token of the family matching neither →
-//!   [`Verdict::Reuse`]: somebody replays a stolen token, so the whole family is revoked;
+//! - the previous token after the grace period, or an older consumed one (the last
+//!   [`CONSUMED_KEPT`] are remembered) → [`Verdict::Reuse`]: somebody replays a stolen
+//!   token, so the whole family is revoked;
+//! - a secret this family never issued → [`Verdict::Unknown`]: a plain 401, nothing revoked
+//!   (knowing a session id — it is in the logs — must not be enough to end a session);
 //! - a revoked, expired or outdated (older password epoch) family → [`Verdict::Ended`].
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,6 +25,11 @@ use shop_domain::{SessionId, UserId};
 
 /// How long a family lives from its login, however often it is refreshed.
 pub const SESSION_LIFETIME: TimeDelta = TimeDelta::days(30);
+/// How many consumed secrets a family remembers (by a 64-bit prefix of their hash) to tell a
+/// replayed token from one never issued: at a refresh every 15 minutes, the last 16 hours.
+pub const CONSUMED_KEPT: usize = 64;
+/// The hex digits of a consumed secret's hash that are kept.
+const CONSUMED_PREFIX: usize = 16;
 /// The longest grace period allowed for concurrent refreshes.
 pub const MAX_GRACE: TimeDelta = TimeDelta::seconds(10);
 
@@ -62,6 +70,10 @@ pub struct Session {
     /// SHA-256 (hex) of the secret the last rotation consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_hash: Option<String>,
+    /// 64-bit prefixes (hex) of the hashes of the secrets consumed so far, oldest first, at
+    /// most [`CONSUMED_KEPT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumed: Vec<String>,
     /// When the current secret was issued.
     #[serde(with = "shop_domain::timestamp")]
     pub rotated_at: DateTime<Utc>,
@@ -86,8 +98,10 @@ pub enum Verdict {
     Rotate,
     /// The previous token within the grace period: answer the pair already issued.
     Replay,
-    /// A consumed token after the grace period, or a wrong secret: revoke the family.
+    /// A consumed token after the grace period: revoke the family.
     Reuse,
+    /// A secret the family never issued: refuse, revoke nothing.
+    Unknown,
     /// The family is over (revoked, expired, or from before a password change).
     Ended,
 }
@@ -108,6 +122,7 @@ impl Session {
             generation: 1,
             current_hash: hash,
             previous_hash: None,
+            consumed: Vec::new(),
             rotated_at: now,
             ends_at: now + SESSION_LIFETIME,
             rotation_key: None,
@@ -140,8 +155,10 @@ impl Session {
         let within_grace = now - self.rotated_at <= grace.min(MAX_GRACE);
         if within_grace && self.previous_hash.as_deref() == Some(hash) {
             Verdict::Replay
-        } else {
+        } else if self.consumed.iter().any(|c| hash.starts_with(c.as_str())) {
             Verdict::Reuse
+        } else {
+            Verdict::Unknown
         }
     }
 
@@ -154,8 +171,14 @@ impl Session {
         issued: IssuedAccess,
         now: DateTime<Utc>,
     ) -> Self {
+        let mut consumed = self.consumed.clone();
+        consumed.push(self.current_hash.chars().take(CONSUMED_PREFIX).collect());
+        if consumed.len() > CONSUMED_KEPT {
+            consumed.drain(..consumed.len() - CONSUMED_KEPT);
+        }
         Self {
             rotation_key: Some(rotation_key),
+            consumed,
             generation: self.generation + 1,
             previous_hash: Some(self.current_hash.clone()),
             current_hash: next_hash,
@@ -224,13 +247,28 @@ mod tests {
     }
 
     #[test]
-    fn an_older_token_or_a_wrong_secret_is_reuse() {
+    fn an_older_token_is_reuse_and_a_secret_never_issued_is_unknown() {
         let now = Utc::now();
         let third = session(now)
             .rotated("h2".into(), "k".into(), issued(), now)
             .rotated("h3".into(), "k".into(), issued(), now);
         assert_eq!(third.judge("h1", 1, now, GRACE), Verdict::Reuse);
-        assert_eq!(third.judge("forged", 1, now, GRACE), Verdict::Reuse);
+        assert_eq!(third.judge("forged", 1, now, GRACE), Verdict::Unknown);
+    }
+
+    #[test]
+    fn a_family_remembers_its_last_consumed_secrets_only() {
+        let now = Utc::now();
+        let mut family = session(now);
+        for n in 2..(CONSUMED_KEPT + 10) {
+            family = family.rotated(format!("h{n}"), "k".into(), issued(), now);
+        }
+        assert_eq!(family.consumed.len(), CONSUMED_KEPT);
+        let last_consumed = format!("h{}", CONSUMED_KEPT + 8);
+        assert_eq!(family.judge(&last_consumed, 1, now, GRACE), Verdict::Replay);
+        let later = now + TimeDelta::minutes(1);
+        assert_eq!(family.judge("h20", 1, later, GRACE), Verdict::Reuse);
+        assert_eq!(family.judge("h1", 1, later, GRACE), Verdict::Unknown);
     }
 
     #[test]

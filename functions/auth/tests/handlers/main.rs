@@ -172,28 +172,61 @@ async fn registration_needs_valid_fields_and_a_free_email() {
     );
     assert_eq!(answer.status, 400, "{}", answer.body);
 
-    let first = call!(
-        world,
-        auth::accounts::register,
-        request(fixture!("register/ok"), None, None),
-    );
-    assert_eq!(first.status, 201);
+    // A verified account holds its email.
+    verified(&world).await;
     let again = call!(
         world,
         auth::accounts::register,
         request(fixture!("register/ok"), None, None),
     );
     assert_eq!(again.status, 409, "{}", again.body);
+}
 
-    // Never verified for 7 days: the address is free again, for a new account.
-    world.clock.advance(Duration::from_secs(7 * 24 * 3600));
-    let later = call!(
+#[tokio::test]
+async fn a_new_registration_replaces_an_unverified_one_and_voids_its_tokens() {
+    // The pre-hijack: someone registers ann's email with their own password first.
+    let world = world();
+    let attacker = json!({"email": "ann@example.com", "password": "the attacker's own", "fullName": "Not Ann"});
+    let first = call!(
+        world,
+        auth::accounts::register,
+        request(fixture!("register/ok"), Some(attacker), None),
+    );
+    assert_eq!(first.status, 201);
+    let attackers_token = token_of(&world, "UserRegistered", "verificationToken");
+
+    // Ann registers anyway: not a 409, her registration replaces the unverified one.
+    let mine = call!(
         world,
         auth::accounts::register,
         request(fixture!("register/ok"), None, None),
     );
-    assert_eq!(later.status, 201, "{}", later.body);
-    assert_ne!(later.body["userId"], first.body["userId"]);
+    assert_eq!(mine.status, 201, "{}", mine.body);
+    assert_ne!(mine.body["userId"], first.body["userId"]);
+    let verify = |token: &str| {
+        request(
+            fixture!("verify-email/ok"),
+            Some(json!({"email": "ann@example.com", "token": token})),
+            None,
+        )
+    };
+    assert_eq!(
+        call!(
+            world,
+            auth::accounts::verify_email,
+            verify(&attackers_token)
+        )
+        .status,
+        400,
+        "the replaced registration's token is void"
+    );
+    let token = token_of(&world, "UserRegistered", "verificationToken");
+    assert_eq!(
+        call!(world, auth::accounts::verify_email, verify(&token)).status,
+        200
+    );
+    assert_eq!(login(&world, "the attacker's own").await.status, 401);
+    assert_eq!(login(&world, PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
@@ -377,6 +410,20 @@ async fn refresh_rotates_replays_within_grace_and_revokes_on_reuse() {
 }
 
 #[tokio::test]
+async fn a_secret_never_issued_is_a_plain_401_that_ends_nothing() {
+    // Session ids are in the logs; knowing one must not be enough to end the session.
+    let world = world();
+    verified(&world).await;
+    let pair = login(&world, PASSWORD).await.body;
+    let token = pair["refreshToken"].as_str().unwrap();
+    let (session_id, _) = token.split_once('.').unwrap();
+    let forged = format!("{session_id}.{}", "A".repeat(43));
+    assert_eq!(refresh(&world, &json!(forged)).await.status, 401);
+    assert!(world.accounts.sessions().iter().all(|s| !s.revoked));
+    assert_eq!(refresh(&world, &pair["refreshToken"]).await.status, 200);
+}
+
+#[tokio::test]
 async fn refresh_reloads_roles_and_logout_ends_the_session() {
     let world = world();
     let user_id = verified(&world).await;
@@ -514,6 +561,35 @@ async fn change_password_checks_the_old_one_and_keeps_only_the_new_session() {
         refresh(&world, &changed.body["refreshToken"]).await.status,
         200
     );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_in_the_login_lockout() {
+    let world = world();
+    let user_id = verified(&world).await;
+    let change = |current: &str| {
+        request(
+            fixture!("change-password/ok"),
+            Some(json!({"currentPassword": current, "newPassword": "a new long password"})),
+            Some(&user_id),
+        )
+    };
+    assert_eq!(login(&world, "wrong password!").await.status, 401);
+    for _ in 0..4 {
+        let wrong = call!(world, auth::passwords::change_password, change("a guess"));
+        assert_eq!(wrong.status, 400, "{}", wrong.body);
+    }
+    let locked = call!(world, auth::passwords::change_password, change(PASSWORD));
+    assert_eq!(locked.status, 429, "even the right one, once locked");
+    assert_eq!(locked.retry_after.as_deref(), Some("60"));
+    assert_eq!(
+        login(&world, PASSWORD).await.status,
+        429,
+        "one lockout for both"
+    );
+    world.clock.advance(Duration::from_secs(60));
+    let changed = call!(world, auth::passwords::change_password, change(PASSWORD));
+    assert_eq!(changed.status, 200, "{}", changed.body);
 }
 
 #[tokio::test]

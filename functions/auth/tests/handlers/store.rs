@@ -17,6 +17,6 @@ async fn memory_sessions_rotate_once_per_generation() {
 }
 
 #[tokio::test]
-async fn memory_failed_logins_are_counted_per_window() {
-    contract::failed_logins_are_counted_per_window(&MemoryAccounts::new()).await;
+async fn memory_password_attempts_are_counted_per_window() {
+    contract::password_attempts_are_counted_per_window(&MemoryAccounts::new()).await;
 }
