@@ -12,7 +12,7 @@ use shop_adapters::tokens::{AccessClaims, KeySet, SigningKey, sign};
 use shop_domain::{DomainError, UserId};
 
 use crate::secret::{RefreshToken, hash, new_secret};
-use crate::{Deps, SigningKeys};
+use crate::{Deps, PublicKeys, SigningKeys};
 
 /// The body of a successful login, refresh or password change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +40,22 @@ impl SigningKeys {
         KeySet::from_secret_string(&value)?.ok_or_else(|| {
             DomainError::Unavailable("the signing keys have not been created yet".to_owned())
         })
+    }
+}
+
+impl PublicKeys {
+    /// The JWKS the key manager last published, read through the cached secret: a JSON
+    /// object with a non-empty `keys` array (the placeholder `{}` means not created yet).
+    pub async fn jwks(&self) -> Result<serde_json::Value, DomainError> {
+        let value = self.source.get_secret(&self.id).await?;
+        let jwks: serde_json::Value = serde_json::from_str(&value)
+            .map_err(|_| DomainError::Internal("the public keys secret is not JSON".to_owned()))?;
+        match jwks["keys"].as_array() {
+            Some(keys) if !keys.is_empty() => Ok(jwks),
+            _ => Err(DomainError::Unavailable(
+                "the signing keys have not been published yet".to_owned(),
+            )),
+        }
     }
 }
 

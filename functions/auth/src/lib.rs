@@ -68,6 +68,16 @@ pub enum SigningKeys {
     },
 }
 
+/// Where get-jwks reads the public keys: the key manager's public copy of the JWKS, a secret of
+/// its own, so the public route's role never holds the private keys' secret.
+#[derive(Clone)]
+pub struct PublicKeys {
+    /// The (cached) secret reader.
+    pub source: Arc<dyn SecretSource>,
+    /// The public copy's secret id (`PUBLIC_KEYS_SECRET_ARN`).
+    pub id: String,
+}
+
 /// The auth service's settings.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {

@@ -24,7 +24,7 @@ use shop_domain::{DomainError, SessionId};
 use crate::accounts::{attempt_password, live_account, single};
 use crate::issue::{TokenPair, issued_access, pair, start_session};
 use crate::secret::{RefreshToken, derive, hash, new_secret};
-use crate::{Deps, SigningKeys};
+use crate::{Deps, PublicKeys};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,15 +192,16 @@ async fn logout_inner(deps: &Deps, req: &Request) -> Handled {
     Ok(no_content())
 }
 
-/// `GET /.well-known/jwks.json`: needs only the key set, not the table.
-pub async fn get_jwks(keys: &SigningKeys, req: Request) -> Result<Response<Body>, Error> {
+/// `GET /.well-known/jwks.json`: the public copy of the key set (never the private keys'
+/// secret), not the table.
+pub async fn get_jwks(keys: &PublicKeys, req: Request) -> Result<Response<Body>, Error> {
     let _ = req;
     respond(jwks_inner(keys).await)
 }
 
-async fn jwks_inner(keys: &SigningKeys) -> Handled {
-    let keys = keys.key_set().await?;
-    let mut response = json_response(StatusCode::OK, &keys.jwks());
+async fn jwks_inner(keys: &PublicKeys) -> Handled {
+    let jwks = keys.jwks().await?;
+    let mut response = json_response(StatusCode::OK, &jwks);
     response.headers_mut().insert(
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

@@ -6,7 +6,7 @@
 //!   verification and password-reset mails, logout, roles).
 //! - [`Deps::signing_from_env`]: the table plus the signing keys and token settings, for
 //!   login, refresh-token and change-password.
-//! - [`SigningKeys::from_env`]: the keys alone, for get-jwks.
+//! - [`PublicKeys::from_env`]: the public copy of the keys alone, for get-jwks.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use shop_adapters::{aws, config};
 use shop_domain::SystemClock;
 
 use crate::dynamo::DynamoAccounts;
-use crate::{AuthConfig, Deps, SigningKeys};
+use crate::{AuthConfig, Deps, PublicKeys, SigningKeys};
 
 impl Deps {
     /// The auth table (`TABLE_NAME`) and the system clock; no signing keys.
@@ -77,19 +77,28 @@ impl Deps {
 }
 
 impl SigningKeys {
-    /// The signing keys alone (`SIGNING_KEYS_SECRET_ARN`, cached): for get-jwks, which reads
-    /// no table.
-    pub async fn from_env() -> Result<Self, config::ConfigError> {
-        let keys_secret = config::required("SIGNING_KEYS_SECRET_ARN")?;
-        let sdk = aws::sdk_config().await;
-        Ok(Self::secret(&sdk, keys_secret))
-    }
-
     fn secret(sdk: &aws_config::SdkConfig, id: String) -> Self {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
         SigningKeys::Secret {
-            source: Arc::new(CachedSecrets::secrets_manager(client)),
+            source: cached_secrets(sdk),
             id,
         }
     }
+}
+
+impl PublicKeys {
+    /// The public copy of the keys (`PUBLIC_KEYS_SECRET_ARN`, cached): for get-jwks, which
+    /// reads no table and may not read the private keys.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let id = config::required("PUBLIC_KEYS_SECRET_ARN")?;
+        let sdk = aws::sdk_config().await;
+        Ok(Self {
+            source: cached_secrets(&sdk),
+            id,
+        })
+    }
+}
+
+fn cached_secrets(sdk: &aws_config::SdkConfig) -> Arc<CachedSecrets> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    Arc::new(CachedSecrets::secrets_manager(client))
 }

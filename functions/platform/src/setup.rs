@@ -30,10 +30,11 @@ impl Deps {
 
 impl signing_keys::Deps {
     /// What `manage-signing-keys` needs: the key set's secret (`SIGNING_KEYS_SECRET_ARN`),
-    /// the public bucket (`JWKS_BUCKET`), the token issuer (`TOKEN_ISSUER`) and an HTTPS
+    /// its public copy (`PUBLIC_KEYS_SECRET_ARN`), the public bucket (`JWKS_BUCKET`), the token issuer (`TOKEN_ISSUER`) and an HTTPS
     /// client for CloudFormation's `ResponseURL`.
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
         let secret = config::required("SIGNING_KEYS_SECRET_ARN")?;
+        let public_secret = config::required("PUBLIC_KEYS_SECRET_ARN")?;
         let bucket = config::required("JWKS_BUCKET")?;
         let issuer = issuer_from_value("TOKEN_ISSUER", &config::required("TOKEN_ISSUER")?)?;
         let sdk = aws::sdk_config().await;
@@ -41,8 +42,11 @@ impl signing_keys::Deps {
         let s3 = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(sdk.endpoint_url().is_some())
             .build();
-        let keys =
-            SecretsManagerKeyStore::new(aws_sdk_secretsmanager::Client::new(&sdk), secret.clone());
+        let keys = SecretsManagerKeyStore::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            secret.clone(),
+            public_secret,
+        );
         let objects = S3PublicObjects::new(aws_sdk_s3::Client::from_conf(s3), bucket);
         let responder = HttpResponseSender::new()?;
         Ok(signing_keys::Deps::new(

@@ -48,6 +48,10 @@ pub trait KeyStore: Send + Sync {
 
     /// Replaces the stored key set.
     async fn save(&self, keys: &KeySet) -> Result<(), DomainError>;
+
+    /// Replaces the public copy (the JWKS alone, no private key): the one secret the public
+    /// JWKS route may read.
+    async fn save_public(&self, jwks: &Value) -> Result<(), DomainError>;
 }
 
 /// Writes publicly readable JSON documents under the issuer URL.
@@ -316,9 +320,12 @@ async fn ensure_published(deps: &Deps) -> Result<KeySet, DomainError> {
     Ok(keys)
 }
 
-/// Writes the JWKS, then the discovery document that points at it.
+/// Writes the JWKS (to the bucket and to the public-keys secret), then the discovery document
+/// that points at it.
 async fn publish(deps: &Deps, keys: &KeySet) -> Result<(), DomainError> {
-    deps.objects.put_json(JWKS_PATH, &keys.jwks()).await?;
+    let jwks = keys.jwks();
+    deps.objects.put_json(JWKS_PATH, &jwks).await?;
+    deps.keys.save_public(&jwks).await?;
     deps.objects
         .put_json(DISCOVERY_PATH, &discovery_document(&deps.issuer))
         .await

@@ -8,6 +8,7 @@ mod client;
 mod gateway;
 mod identity;
 mod openapi;
+mod permissions;
 mod stores;
 mod templates;
 mod tokens;

@@ -39,6 +39,16 @@ fn the_issuer_publishes_discovery_and_jwks_that_verify_a_local_token() {
             jwks["keys"].as_array().is_some_and(|keys| keys.len() >= 2),
             "{jwks}"
         );
+        // The API's own JWKS route serves the key manager's public copy: the same keys.
+        let served: Value = http()
+            .get(format!("{}/.well-known/jwks.json", cloud.api_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(served, jwks);
 
         let token = localcloud::token::mint(
             &cloud.sdk_config(),

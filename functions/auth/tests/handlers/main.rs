@@ -596,8 +596,26 @@ async fn wrong_current_passwords_count_in_the_login_lockout() {
 async fn the_jwks_lists_the_public_keys_only() {
     let world = world();
     let request = request(fixture!("get-jwks/ok"), None, None);
-    let answer = answer(auth::sessions::get_jwks(&world.deps.keys, request).await);
+    // The public copy the key manager writes; the private key set is not in this source.
+    let public = MemorySecrets::new([("public-keys", world.keys.jwks().to_string().as_str())]);
+    let keys = auth::PublicKeys {
+        source: Arc::new(public),
+        id: "public-keys".to_owned(),
+    };
+    let answer = answer(auth::sessions::get_jwks(&keys, request).await);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, world.keys.jwks());
     assert!(!answer.body.to_string().contains("PRIVATE"));
+}
+
+#[tokio::test]
+async fn the_jwks_is_unavailable_until_the_key_manager_publishes_it() {
+    let request = request(fixture!("get-jwks/ok"), None, None);
+    let keys = auth::PublicKeys {
+        source: Arc::new(MemorySecrets::new([("public-keys", "{}")])),
+        id: "public-keys".to_owned(),
+    };
+    // A 5xx is an `Err`, so that the function's errors metric and alarm count it.
+    let error = auth::sessions::get_jwks(&keys, request).await.unwrap_err();
+    assert!(error.to_string().contains("not been published"), "{error}");
 }

@@ -20,17 +20,38 @@ use super::{CustomResourceResponse, KeyStore, PublicObjects, ResponseSender};
 /// (up to 2 h); this only bounds what a CDN or browser in between may keep.
 pub const CACHE_CONTROL: &str = "max-age=300";
 
-/// The key set as the string value of one secret.
+/// The key set as the string value of one secret, and its public JWKS as the value of another.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerKeyStore {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
+    public_secret_id: String,
 }
 
 impl SecretsManagerKeyStore {
-    /// A store for the secret `secret_id` (name or ARN).
-    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
-        Self { client, secret_id }
+    /// A store for the private secret `secret_id` and the public copy `public_secret_id`
+    /// (names or ARNs).
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+        public_secret_id: String,
+    ) -> Self {
+        Self {
+            client,
+            secret_id,
+            public_secret_id,
+        }
+    }
+
+    async fn put(&self, secret_id: &str, value: String) -> Result<(), DomainError> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Secrets Manager PutSecretValue", e))?;
+        Ok(())
     }
 }
 
@@ -50,14 +71,11 @@ impl KeyStore for SecretsManagerKeyStore {
     }
 
     async fn save(&self, keys: &KeySet) -> Result<(), DomainError> {
-        self.client
-            .put_secret_value()
-            .secret_id(&self.secret_id)
-            .secret_string(keys.to_secret_string())
-            .send()
-            .await
-            .map_err(|e| sdk_error("Secrets Manager PutSecretValue", e))?;
-        Ok(())
+        self.put(&self.secret_id, keys.to_secret_string()).await
+    }
+
+    async fn save_public(&self, jwks: &Value) -> Result<(), DomainError> {
+        self.put(&self.public_secret_id, jwks.to_string()).await
     }
 }
 

@@ -21,6 +21,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug)]
 pub struct MemoryKeyStore {
     value: Mutex<String>,
+    public: Mutex<Option<Value>>,
     saves: AtomicUsize,
 }
 
@@ -29,6 +30,7 @@ impl MemoryKeyStore {
     pub fn new(value: &str) -> Self {
         Self {
             value: Mutex::new(value.to_owned()),
+            public: Mutex::new(None),
             saves: AtomicUsize::new(0),
         }
     }
@@ -36,6 +38,11 @@ impl MemoryKeyStore {
     /// The secret's current value.
     pub fn value(&self) -> String {
         lock(&self.value).clone()
+    }
+
+    /// The public copy's current value (`None` until first written).
+    pub fn public(&self) -> Option<Value> {
+        lock(&self.public).clone()
     }
 
     /// How many times `save` was called.
@@ -53,6 +60,11 @@ impl KeyStore for MemoryKeyStore {
     async fn save(&self, keys: &KeySet) -> Result<(), DomainError> {
         self.saves.fetch_add(1, Ordering::SeqCst);
         *lock(&self.value) = keys.to_secret_string();
+        Ok(())
+    }
+
+    async fn save_public(&self, jwks: &Value) -> Result<(), DomainError> {
+        *lock(&self.public) = Some(jwks.clone());
         Ok(())
     }
 }

@@ -87,6 +87,9 @@ async fn create_generates_keys_publishes_them_and_answers_success() {
 
     let keys = stored(&f);
     assert_eq!(f.objects.get(JWKS_PATH), Some(keys.jwks()));
+    assert_eq!(f.keys.public(), Some(keys.jwks()));
+    let public = f.keys.public().unwrap().to_string();
+    assert!(!public.contains("PRIVATE KEY"), "{public}");
     assert_eq!(
         f.objects.get(DISCOVERY_PATH),
         Some(discovery_document(ISSUER))
@@ -226,6 +229,7 @@ async fn schedule_rotates_when_due_and_later_retires_the_previous_key() {
     assert_eq!(after.current, before.next);
     assert_eq!(after.previous.as_ref(), Some(&before.current));
     assert_eq!(f.objects.get(JWKS_PATH), Some(after.jwks()));
+    assert_eq!(f.keys.public(), Some(after.jwks()));
     assert_eq!(after.jwks()["keys"].as_array().unwrap().len(), 3);
 
     // The next day the previous key's tokens have all expired.
