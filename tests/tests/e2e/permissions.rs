@@ -234,6 +234,64 @@ async fn the_private_keys_secret_denies_reading_to_every_other_principal() {
     assert_eq!(exempt, BTreeSet::from(KEY_READERS));
 }
 
+/// Every role granted `action`, with the statement that grants it.
+async fn grants_of(action: &str) -> Vec<(String, &'static Value)> {
+    allowed_statements(expanded_stacks().await)
+        .into_iter()
+        .filter(|(_, statement)| covers(&statement["Action"], action))
+        .collect()
+}
+
+/// `Fn::Sub` text with the stack's parameters replaced by what its parent passes as literals.
+fn substituted(stack: &ExpandedStack, value: &Value) -> String {
+    let mut text = value["Fn::Sub"]
+        .as_str()
+        .or(value.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    for (name, passed) in stack.passed.iter().flat_map(|p| p.as_object()).flatten() {
+        if let Some(passed) = passed.as_str() {
+            text = text.replace(&format!("${{{name}}}"), passed);
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_relay_may_publish_only_its_own_services_events() {
+    let stacks = expanded_stacks().await;
+    let grants = grants_of("events:PutEvents").await;
+    assert!(!grants.is_empty(), "the relays put events");
+    for (role, statement) in grants {
+        let stack_path = role.rsplit_once('/').unwrap().0;
+        let stack = stacks.iter().find(|s| s.path == stack_path).unwrap();
+        // root/CatalogService/CatalogOutbox publishes as shop.catalog.
+        let service = stack_path.split('/').nth(1).unwrap_or_default();
+        let expected = format!(
+            "shop.{}",
+            service.trim_end_matches("Service").to_lowercase()
+        );
+        let source = &statement["Condition"]["StringEquals"]["events:source"];
+        assert_eq!(substituted(stack, source), expected, "{role}: {statement}");
+    }
+}
+
+#[tokio::test]
+async fn mail_may_be_sent_only_as_the_shops_sender() {
+    let stacks = expanded_stacks().await;
+    let grants = grants_of("ses:SendEmail").await;
+    assert!(!grants.is_empty(), "someone sends the account emails");
+    for (role, statement) in grants {
+        let stack = role.rsplit_once('/').unwrap().0;
+        let from = &statement["Condition"]["StringEquals"]["ses:FromAddress"];
+        assert_eq!(
+            origins(stacks, stack, from),
+            BTreeSet::from(["root/MailFrom".to_owned()]),
+            "{role}: {statement}"
+        );
+    }
+}
+
 #[test]
 fn origins_follow_parameters_and_outputs_across_stacks() {
     let stacks = vec![
