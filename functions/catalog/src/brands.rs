@@ -107,7 +107,7 @@ async fn replace(deps: &Deps, req: &Request) -> Handled {
         next.version,
         BrandModified::new(current.clone(), next.clone(), &changed),
     )?;
-    if let Err(err) = deps.brands.update(&next, current.version, event).await {
+    if let Err(err) = deps.brands.update(&current, &next, event).await {
         let reread = deps.brands.get(current.id);
         return Err(update_refused(err, req, &current, reread).await);
     }
@@ -135,7 +135,7 @@ async fn delete(deps: &Deps, req: &Request) -> Handled {
         },
     )?;
     deps.brands
-        .delete(current.id, current.version, event)
+        .delete(&current, event)
         .await
         .map_err(|e| lost_race(e, req))?;
     tracing::info!(brand_id = %current.id, "brand deleted");

@@ -135,7 +135,7 @@ async fn replace(deps: &Deps, req: &Request) -> Handled {
         next.version,
         CategoryModified::new(current.clone(), next.clone(), &changed),
     )?;
-    if let Err(err) = deps.categories.update(&next, current.version, event).await {
+    if let Err(err) = deps.categories.update(&current, &next, event).await {
         let reread = deps.categories.get(current.id);
         return Err(update_refused(err, req, &current, reread).await);
     }
@@ -171,7 +171,7 @@ async fn delete(deps: &Deps, req: &Request) -> Handled {
         },
     )?;
     deps.categories
-        .delete(current.id, current.version, event)
+        .delete(&current, event)
         .await
         .map_err(|e| lost_race(e, req))?;
     tracing::info!(category_id = %current.id, "category deleted");

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::json;
-use shop_domain::testing::contract_event;
+use shop_domain::testing::{assert_conflict, contract_event};
 use shop_domain::{BrandId, CategoryId, Clock, DomainError, OutgoingEvent, ProductId, SystemClock};
 
 /// All three ports in one value, as both adapters are.
@@ -322,18 +322,16 @@ pub async fn writes_are_conditional_and_slugs_unique(store: &impl Catalog) -> us
             now,
         )
         .unwrap();
-    BrandStore::update(store, &renamed, 1, event(4))
+    BrandStore::update(store, &acme, &renamed, event(4))
         .await
         .unwrap();
     BrandStore::create(store, &twin, event(5)).await.unwrap();
-    let stale = BrandStore::update(store, &renamed, 1, event(6))
+    let stale = BrandStore::update(store, &acme, &renamed, event(6))
         .await
         .unwrap_err();
     assert!(matches!(stale, DomainError::Conflict(_)), "{stale:?}");
-    BrandStore::delete(store, renamed.id, 2, event(7))
-        .await
-        .unwrap();
-    let gone = BrandStore::delete(store, renamed.id, 2, event(8))
+    BrandStore::delete(store, &renamed, event(7)).await.unwrap();
+    let gone = BrandStore::delete(store, &renamed, event(8))
         .await
         .unwrap_err();
     assert_eq!(gone.status(), 404, "{gone:?}");
@@ -368,7 +366,7 @@ pub async fn writes_are_conditional_and_slugs_unique(store: &impl Catalog) -> us
     ProductStore::create(store, &mug, event(9)).await.unwrap();
     // …and a category or brand with a product in it cannot be deleted, whatever the
     // caller checked before.
-    let in_use = CategoryStore::delete(store, cups.id, 1, event(92))
+    let in_use = CategoryStore::delete(store, &cups, event(92))
         .await
         .unwrap_err();
     assert!(
@@ -386,31 +384,246 @@ pub async fn writes_are_conditional_and_slugs_unique(store: &impl Catalog) -> us
         name: "Big Mug".into(),
         ..mug.clone()
     };
-    ProductStore::update(store, &next, 1, event(10))
+    ProductStore::update(store, &mug, &next, event(10))
         .await
         .unwrap();
-    let lost = ProductStore::update(store, &next, 1, event(11))
+    let lost = ProductStore::update(store, &mug, &next, event(11))
         .await
         .unwrap_err();
     assert!(matches!(lost, DomainError::Conflict(_)), "{lost:?}");
-    ProductStore::delete(store, mug.id, 2, event(12))
-        .await
-        .unwrap();
-    let missing = ProductStore::update(store, &next, 2, event(13))
+    ProductStore::delete(store, &next, event(12)).await.unwrap();
+    let later = Product {
+        version: 3,
+        ..next.clone()
+    };
+    let missing = ProductStore::update(store, &next, &later, event(13))
         .await
         .unwrap_err();
     assert_eq!(missing.status(), 404, "{missing:?}");
 
     // Empty again: the counts went back to zero, so the category can go.
     assert!(!store.any_in_category(cups.id).await.unwrap());
-    CategoryStore::delete(store, cups.id, 1, event(93))
+    CategoryStore::delete(store, &cups, event(93))
         .await
         .unwrap();
 
     // Every successful write left exactly one outbox item, every refused one none: brands
     // create, update, create, delete; the category create and delete; the product
-    // create, update, delete.
-    9
+    // create, update, delete. Then the same rules for a writer holding a stale copy.
+    9 + a_write_from_a_stale_read_changes_nothing(store).await
+}
+
+/// An update or delete handed a stale `before` — the caller loaded the item, someone else
+/// changed it since (or the read lagged behind), and the caller still passes what it loaded —
+/// is refused as a conflict and changes nothing the store would derive from that `before`: the
+/// product counts of the category and brand the old copy names stay exact (so a category that
+/// still has products never reaches zero and is deleted), as does the sub-category count of
+/// its old parent, and no slug guard is released (the old copy's slug may be someone else's
+/// by now).
+///
+/// Part of [`writes_are_conditional_and_slugs_unique`], which runs it on the same store so
+/// that both adapters' runs include it. Returns how many of its writes succeeded.
+#[must_use = "the caller checks the outbox holds exactly this many items"]
+pub async fn a_write_from_a_stale_read_changes_nothing(store: &impl Catalog) -> usize {
+    let now = SystemClock.now();
+    let category = |name: &str, parent: Option<CategoryId>| {
+        let input = CategoryInput {
+            name: name.into(),
+            parent_id: parent.map(|p| p.to_string()),
+            ..Default::default()
+        };
+        Category::create(input, now, CategoryId::new()).unwrap()
+    };
+    let brand = |name: &str| {
+        let input = BrandInput {
+            name: name.into(),
+            ..Default::default()
+        };
+        Brand::create(input, now, BrandId::new()).unwrap()
+    };
+    let product = |name: &str, category: &Category, brand: &Brand| {
+        let input = ProductInput::from_json(&json!({
+            "name": name, "price": 3500, "currency": "EUR",
+            "categoryId": category.id.to_string(), "brandId": brand.id.to_string(),
+        }))
+        .unwrap();
+        Product::create(input, "seller-8", now, ProductId::new()).unwrap()
+    };
+    let mut written = 0;
+
+    // Products: two kettles of one brand; someone else moves the first to the teapots of
+    // another brand, while a writer still holds it as it was.
+    let kettles = category("Kettles", None);
+    let teapots = category("Teapots", None);
+    let jugs = category("Jugs", None);
+    for c in [&kettles, &teapots, &jugs] {
+        CategoryStore::create(store, c, event(20)).await.unwrap();
+    }
+    let kettle_works = brand("Kettle Works");
+    let teapot_works = brand("Teapot Works");
+    for b in [&kettle_works, &teapot_works] {
+        BrandStore::create(store, b, event(21)).await.unwrap();
+    }
+    let loaded = product("Steel Kettle", &kettles, &kettle_works);
+    let other = product("Copper Kettle", &kettles, &kettle_works);
+    for p in [&loaded, &other] {
+        ProductStore::create(store, p, event(22)).await.unwrap();
+    }
+    let moved = Product {
+        version: 2,
+        category_id: teapots.id,
+        brand_id: teapot_works.id,
+        ..loaded.clone()
+    };
+    ProductStore::update(store, &loaded, &moved, event(23))
+        .await
+        .unwrap();
+    written += 8;
+    let into_jugs = Product {
+        version: 2,
+        name: "Stale Kettle".into(),
+        category_id: jugs.id,
+        ..loaded.clone()
+    };
+    assert_conflict(ProductStore::update(store, &loaded, &into_jugs, event(24)).await);
+    assert_conflict(ProductStore::delete(store, &loaded, event(25)).await);
+    assert_eq!(
+        ProductStore::get(store, loaded.id).await.unwrap(),
+        Some(moved.clone())
+    );
+    // The kettles and their brand still count the other kettle: neither may go…
+    let in_use = [
+        CategoryStore::delete(store, &kettles, event(26)).await,
+        BrandStore::delete(store, &kettle_works, event(27)).await,
+    ];
+    for refused in in_use {
+        assert!(
+            matches!(&refused, Err(DomainError::Conflict(m)) if m.contains("still has products")),
+            "{refused:?}"
+        );
+    }
+    assert!(store.any_in_category(teapots.id).await.unwrap());
+    assert!(store.any_of_brand(teapot_works.id).await.unwrap());
+    assert!(!store.any_in_category(jugs.id).await.unwrap());
+    // …and once it moves out too they are at exactly zero (a count the refused writes had
+    // taken down would be below zero and refuse the delete), as the jugs, which the refused
+    // update would have entered, still are.
+    let other_moved = Product {
+        version: 2,
+        category_id: teapots.id,
+        brand_id: teapot_works.id,
+        ..other.clone()
+    };
+    ProductStore::update(store, &other, &other_moved, event(28))
+        .await
+        .unwrap();
+    CategoryStore::delete(store, &kettles, event(29))
+        .await
+        .unwrap();
+    BrandStore::delete(store, &kettle_works, event(30))
+        .await
+        .unwrap();
+    CategoryStore::delete(store, &jugs, event(31))
+        .await
+        .unwrap();
+    written += 4;
+
+    // Brands: renamed by someone else, and a newcomer took the old name's slug; the stale copy
+    // still names that slug.
+    let named = brand("Old Name Works");
+    BrandStore::create(store, &named, event(40)).await.unwrap();
+    let rename = |name: &str| {
+        let input = BrandInput {
+            name: name.into(),
+            ..Default::default()
+        };
+        named.replace(input, now).unwrap().0
+    };
+    let renamed = rename("New Name Works");
+    BrandStore::update(store, &named, &renamed, event(41))
+        .await
+        .unwrap();
+    let newcomer = brand("Old Name Works");
+    BrandStore::create(store, &newcomer, event(42))
+        .await
+        .unwrap();
+    written += 3;
+    let stale_rename = rename("Third Name Works");
+    assert_conflict(BrandStore::update(store, &named, &stale_rename, event(43)).await);
+    assert_conflict(BrandStore::delete(store, &named, event(44)).await);
+    assert_eq!(
+        BrandStore::get(store, named.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        BrandStore::get(store, newcomer.id).await.unwrap(),
+        Some(newcomer.clone())
+    );
+    // Both guards stand, the newcomer's and the renamed brand's; the slug the refused rename
+    // asked for was never taken.
+    for name in ["Old Name Works", "New Name Works"] {
+        let taken = BrandStore::create(store, &brand(name), event(45)).await;
+        assert!(
+            matches!(&taken, Err(DomainError::Conflict(m)) if m.contains("slug")),
+            "{name}: {taken:?}"
+        );
+    }
+    BrandStore::create(store, &brand("Third Name Works"), event(46))
+        .await
+        .unwrap();
+    written += 1;
+
+    // Categories: a sub-category moved to another parent and renamed by someone else, and a
+    // newcomer took its old slug; the stale copy names the old parent and the old slug.
+    let old_parent = category("Old Parent", None);
+    let new_parent = category("New Parent", None);
+    let child = category("Old Child", Some(old_parent.id));
+    for c in [&old_parent, &new_parent, &child] {
+        CategoryStore::create(store, c, event(50)).await.unwrap();
+    }
+    let change = |name: &str, parent: Option<CategoryId>| {
+        let input = CategoryInput {
+            name: name.into(),
+            parent_id: parent.map(|p| p.to_string()),
+            ..Default::default()
+        };
+        child.replace(input, now).unwrap().0
+    };
+    let moved_child = change("New Child", Some(new_parent.id));
+    CategoryStore::update(store, &child, &moved_child, event(51))
+        .await
+        .unwrap();
+    let squatter = category("Old Child", None);
+    CategoryStore::create(store, &squatter, event(52))
+        .await
+        .unwrap();
+    written += 5;
+    let stale_move = change("Third Child", None);
+    assert_conflict(CategoryStore::update(store, &child, &stale_move, event(53)).await);
+    assert_conflict(CategoryStore::delete(store, &child, event(54)).await);
+    assert_eq!(
+        CategoryStore::get(store, child.id).await.unwrap(),
+        Some(moved_child.clone())
+    );
+    for name in ["Old Child", "New Child"] {
+        let taken = CategoryStore::create(store, &category(name, None), event(55)).await;
+        assert!(
+            matches!(&taken, Err(DomainError::Conflict(m)) if m.contains("slug")),
+            "{name}: {taken:?}"
+        );
+    }
+    // The old parent's sub-category count is exactly zero, the new parent's is not.
+    let has_child = CategoryStore::delete(store, &new_parent, event(56)).await;
+    assert!(
+        matches!(&has_child, Err(DomainError::Conflict(m)) if m.contains("sub-categories")),
+        "{has_child:?}"
+    );
+    CategoryStore::delete(store, &old_parent, event(57))
+        .await
+        .unwrap();
+    written += 1;
+
+    written
 }
 
 /// A product created while its brand is deleted, or a sub-category created while its parent
@@ -450,7 +663,7 @@ pub async fn an_insert_and_the_delete_of_what_it_points_at_never_both_win(store:
         let product = Product::create(input, "s", now, ProductId::new()).unwrap();
         let (created, deleted) = tokio::join!(
             ProductStore::create(store, &product, event(round)),
-            BrandStore::delete(store, brand.id, 1, event(round)),
+            BrandStore::delete(store, &brand, event(round)),
         );
         assert!(
             created.is_ok() != deleted.is_ok(),
@@ -484,7 +697,7 @@ pub async fn an_insert_and_the_delete_of_what_it_points_at_never_both_win(store:
         .unwrap();
         let (created, deleted) = tokio::join!(
             CategoryStore::create(store, &child, event(round)),
-            CategoryStore::delete(store, parent.id, 1, event(round)),
+            CategoryStore::delete(store, &parent, event(round)),
         );
         assert!(
             created.is_ok() != deleted.is_ok(),

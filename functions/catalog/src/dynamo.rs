@@ -33,14 +33,20 @@
 //! conditional on the bucket's version, and retries when another write got there first.
 //!
 //! Every write is one `TransactWriteItems` with its outbox item, conditional on the version
-//! the caller read.
+//! of the item the caller read (`before`). Whatever else the write changes — the counts of
+//! the category and brand a product leaves, a category's old parent, the slug guard a rename
+//! or delete releases — is derived from that same `before`, never from a read of its own: a
+//! `before` that is stale (an eventually consistent read that lagged, or a writer in between)
+//! then fails the version condition and commits nothing, instead of moving another category's
+//! count or deleting another resource's slug guard. Releasing a slug guard is also
+//! conditional on its `owner`.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::domain::{
     Brand, BrandStore, Category, CategoryStore, Page, Product, ProductQuery, ProductStore,
-    ProductView,
+    ProductView, Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -419,6 +425,22 @@ fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError
     result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
 }
 
+/// An update's `before` and `after` must be the same item: the write goes to `after`'s key
+/// but is conditioned on, and counted from, `before`.
+fn same_id<I: PartialEq + std::fmt::Display>(
+    kind: &str,
+    before: I,
+    after: I,
+) -> Result<(), DomainError> {
+    if before == after {
+        Ok(())
+    } else {
+        Err(DomainError::Internal(format!(
+            "an update of {kind} `{before}` was handed {kind} `{after}` as its new state"
+        )))
+    }
+}
+
 /// What a failed condition on a transaction's first item means.
 #[derive(Clone)]
 enum FirstItem<'a> {
@@ -596,35 +618,29 @@ impl ProductStore for DynamoCatalog {
         .await
     }
 
+    /// Conditional on `before.version`, so the counts taken off `before`'s category and brand
+    /// are those of the product as stored.
     async fn update(
         &self,
-        product: &Product,
-        expected_version: u64,
+        before: &Product,
+        after: &Product,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let before = ProductStore::get(self, product.id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("product", product.id))?;
-        let item = to_item(&ProductItem::new(product))?;
-        let first = version_put(item, &self.table, expected_version)?;
-        let counts = self.count_changes(Some(&before), Some(product))?;
-        let entry = Entry::of(product);
-        let on_first = product_item(product.id);
-        self.write_product(product.id, first, on_first, counts, entry, &event)
+        same_id("product", before.id, after.id)?;
+        let item = to_item(&ProductItem::new(after))?;
+        let first = version_put(item, &self.table, before.version)?;
+        let counts = self.count_changes(Some(before), Some(after))?;
+        let entry = Entry::of(after);
+        let on_first = product_item(after.id);
+        self.write_product(after.id, first, on_first, counts, entry, &event)
             .await
     }
 
-    async fn delete(
-        &self,
-        id: ProductId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        let before = ProductStore::get(self, id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("product", id))?;
-        let first = version_delete(&self.table, product_pk(id), PRODUCT_SK, expected_version)?;
-        let counts = self.count_changes(Some(&before), None)?;
+    /// Conditional on `before.version`, as [`ProductStore::update`] is.
+    async fn delete(&self, before: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
+        let id = before.id;
+        let first = version_delete(&self.table, product_pk(id), PRODUCT_SK, before.version)?;
+        let counts = self.count_changes(Some(before), None)?;
         self.write_product(id, first, product_item(id), counts, None, &event)
             .await
     }
@@ -808,8 +824,8 @@ fn parent_changes(
 
 // ------------------------------------------------------------------ categories and brands
 
-/// What categories and brands share in storage: one partition each, unique slugs.
-trait Slugged: Serialize + DeserializeOwned + Clone + Send + Sync {
+/// What categories and brands share in storage: one partition each, unique slugs, versions.
+trait Slugged: Versioned + Serialize + DeserializeOwned + Clone + Send + Sync {
     /// `category` or `brand`.
     const KIND: &'static str;
     /// The partition holding them all.
@@ -875,15 +891,32 @@ fn slug_guard<T: Slugged>(table: &str, value: &T) -> Result<TransactWriteItem, D
     new_put(item, table)
 }
 
+/// The delete of `value`'s slug guard, conditional on `value` owning it (or on there being
+/// none to release): a rename or delete can never remove a guard another category or brand
+/// holds, whatever slug the caller's copy names.
 fn slug_release<T: Slugged>(table: &str, value: &T) -> Result<TransactWriteItem, DomainError> {
     let delete = build(
         Delete::builder()
             .table_name(table)
             .key("pk", s(format!("{}{}", T::SLUG_PREFIX, value.slug())))
             .key("sk", s("SLUG"))
+            .condition_expression("attribute_not_exists(pk) OR #owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(value.id_string()))
             .build(),
     )?;
     Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// What a failed [`slug_release`] means once the item's own version held: the stored slug's
+/// guard names someone else, which only a bug or a hand edit of the table can cause.
+fn slug_held_by_another<T: Slugged>(value: &T) -> DomainError {
+    DomainError::Internal(format!(
+        "the guard of slug `{}` is not held by {} `{}`, whose slug it is",
+        value.slug(),
+        T::KIND,
+        value.id_string()
+    ))
 }
 
 impl DynamoCatalog {
@@ -936,29 +969,25 @@ impl DynamoCatalog {
         self.transact(items, FirstItem::New(exists), later).await
     }
 
-    /// The category or brand `id` as stored; [`DomainError::NotFound`] when there is none.
-    async fn slugged_stored<T: Slugged>(&self, id: String) -> Result<T, DomainError> {
-        self.slugged_get(id.clone())
-            .await?
-            .ok_or_else(|| DomainError::not_found(T::KIND, id))
-    }
-
-    /// Replaces `stored` (as the caller read it) with `value`.
+    /// Replaces `before` (as the caller read it) with `after`, conditional on `before`'s
+    /// version; a changed slug releases `before`'s guard (conditional on its owner) and takes
+    /// `after`'s.
     async fn slugged_update<T: Slugged>(
         &self,
-        value: &T,
-        stored: &T,
-        expected_version: u64,
+        before: &T,
+        after: &T,
         event: OutgoingEvent,
         extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
-        let id = value.id_string();
-        let mut items = vec![slugged_update_item(&self.table, value, expected_version)?];
+        let id = after.id_string();
+        same_id(T::KIND, before.id_string(), id.clone())?;
+        let mut items = vec![slugged_update_item(&self.table, after, before.version())?];
         let mut later = Vec::new();
-        if stored.slug() != value.slug() {
-            items.push(slug_release(&self.table, stored)?);
-            later.push((items.len(), slug_taken::<T>(value.slug())));
-            items.push(slug_guard(&self.table, value)?);
+        if before.slug() != after.slug() {
+            later.push((items.len(), slug_held_by_another(before)));
+            items.push(slug_release(&self.table, before)?);
+            later.push((items.len(), slug_taken::<T>(after.slug())));
+            items.push(slug_guard(&self.table, after)?);
         }
         for (item, missing) in extra {
             later.push((items.len(), missing));
@@ -969,15 +998,15 @@ impl DynamoCatalog {
         self.transact(items, versioned::<T>(&sk, id), later).await
     }
 
-    /// Deletes `stored` (as the caller read it).
+    /// Deletes `before` (as the caller read it), conditional on its version, and releases its
+    /// slug guard (conditional on its owner).
     async fn slugged_delete<T: Slugged>(
         &self,
-        stored: &T,
-        expected_version: u64,
+        before: &T,
         event: OutgoingEvent,
         extra: Vec<(TransactWriteItem, DomainError)>,
     ) -> Result<(), DomainError> {
-        let id = stored.id_string();
+        let id = before.id_string();
         let sk = sk_of::<T>(&id);
         // Conditional on the version the caller read and on nothing being in it: a product or
         // sub-category entering it meanwhile (which adds to its count in its own transaction)
@@ -995,15 +1024,15 @@ impl DynamoCatalog {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_names("#products", PRODUCT_COUNT)
                 .expression_attribute_names("#children", CHILD_COUNT)
-                .expression_attribute_values(":expected", n(expected_version))
+                .expression_attribute_values(":expected", n(before.version()))
                 .expression_attribute_values(":zero", n(0))
                 .build(),
         )?;
         let mut items = vec![
             TransactWriteItem::builder().delete(delete).build(),
-            slug_release(&self.table, stored)?,
+            slug_release(&self.table, before)?,
         ];
-        let mut later = Vec::new();
+        let mut later = vec![(1, slug_held_by_another(before))];
         for (item, missing) in extra {
             later.push((items.len(), missing));
             items.push(item);
@@ -1093,26 +1122,17 @@ impl CategoryStore for DynamoCatalog {
 
     async fn update(
         &self,
-        category: &Category,
-        expected_version: u64,
+        before: &Category,
+        after: &Category,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let before: Category = self.slugged_stored(category.id.to_string()).await?;
-        let parents = parent_changes(&self.table, before.parent_id, category.parent_id)?;
-        self.slugged_update(category, &before, expected_version, event, parents)
-            .await
+        let parents = parent_changes(&self.table, before.parent_id, after.parent_id)?;
+        self.slugged_update(before, after, event, parents).await
     }
 
-    async fn delete(
-        &self,
-        id: CategoryId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        let before: Category = self.slugged_stored(id.to_string()).await?;
+    async fn delete(&self, before: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
         let parent = parent_changes(&self.table, before.parent_id, None)?;
-        self.slugged_delete(&before, expected_version, event, parent)
-            .await
+        self.slugged_delete(before, event, parent).await
     }
 }
 
@@ -1172,24 +1192,15 @@ impl BrandStore for DynamoCatalog {
 
     async fn update(
         &self,
-        brand: &Brand,
-        expected_version: u64,
+        before: &Brand,
+        after: &Brand,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        let before: Brand = self.slugged_stored(brand.id.to_string()).await?;
-        self.slugged_update(brand, &before, expected_version, event, Vec::new())
-            .await
+        self.slugged_update(before, after, event, Vec::new()).await
     }
 
-    async fn delete(
-        &self,
-        id: BrandId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        let before: Brand = self.slugged_stored(id.to_string()).await?;
-        self.slugged_delete(&before, expected_version, event, Vec::new())
-            .await
+    async fn delete(&self, before: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
+        self.slugged_delete(before, event, Vec::new()).await
     }
 }
 

@@ -2,8 +2,10 @@
 //! same rules as the DynamoDB adapter (the store contract in [`crate::contract`] runs against
 //! both, so the two cannot drift):
 //!
-//! - Writes check the version the caller read and answer [`DomainError::Conflict`] on a
-//!   stale one and [`DomainError::NotFound`] when the item is gone.
+//! - Updates and deletes take the item the caller read (`before`) and check that it is still
+//!   the stored version: [`DomainError::Conflict`] on a stale one (nothing changes, as the
+//!   adapter's transaction commits nothing) and [`DomainError::NotFound`] when the item is
+//!   gone.
 //! - Slugs are unique per resource (a taken one is a conflict naming the slug).
 //! - A product or sub-category can only enter a category or brand that exists (422), and a
 //!   category or brand with products or sub-categories cannot be deleted (409), as the
@@ -189,19 +191,26 @@ impl Stored for Brand {
 }
 
 /// The conditions of writing `value` into `map`, as the adapter's conditional writes check
-/// them: a create (`expected` `None`) needs a free id, a replace the stored version the caller
-/// read; either needs a slug no other item has.
+/// them: a create (`before` `None`) needs a free id, a replace the stored version to be that
+/// of `before`, the item the caller read; either needs a slug no other item has.
 fn check_write<T: Stored>(
     map: &HashMap<T::Id, T>,
     value: &T,
-    expected: Option<u64>,
+    before: Option<&T>,
 ) -> Result<(), DomainError> {
     let id = value.id();
-    match (map.get(&id), expected) {
+    match (map.get(&id), before) {
         (Some(_), None) => return Err(exists(T::KIND, id)),
+        (_, Some(before)) if before.id() != id => {
+            return Err(DomainError::Internal(format!(
+                "an update of {kind} `{}` was handed {kind} `{id}` as its new state",
+                before.id(),
+                kind = T::KIND
+            )));
+        }
         (None, Some(_)) => return Err(DomainError::not_found(T::KIND, id)),
-        (Some(stored), Some(expected)) => {
-            check_version(T::KIND, id, stored.version(), expected)?;
+        (Some(stored), Some(before)) => {
+            check_version(T::KIND, id, stored.version(), before.version())?;
         }
         (None, None) => {}
     }
@@ -213,16 +222,14 @@ fn check_write<T: Stored>(
     }
 }
 
-/// The conditions of deleting item `id` of `map` at the version the caller read.
-fn check_delete<T: Stored>(
-    map: &HashMap<T::Id, T>,
-    id: T::Id,
-    expected: u64,
-) -> Result<(), DomainError> {
+/// The conditions of deleting `before`, the item of `map` the caller read: it is still the
+/// stored version.
+fn check_delete<T: Stored>(map: &HashMap<T::Id, T>, before: &T) -> Result<(), DomainError> {
+    let id = before.id();
     let stored = map
         .get(&id)
         .ok_or_else(|| DomainError::not_found(T::KIND, id))?;
-    check_version(T::KIND, id, stored.version(), expected)
+    check_version(T::KIND, id, stored.version(), before.version())
 }
 
 #[async_trait]
@@ -242,26 +249,22 @@ impl ProductStore for MemoryCatalog {
 
     async fn update(
         &self,
-        product: &Product,
-        expected_version: u64,
+        before: &Product,
+        after: &Product,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        check_write(&state.products, product, Some(expected_version))?;
-        state.product_may_enter(product)?;
-        state.products.insert(product.id, product.clone());
+        check_write(&state.products, after, Some(before))?;
+        state.product_may_enter(after)?;
+        state.products.insert(after.id, after.clone());
         state.outbox.push(event);
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        id: ProductId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
+    async fn delete(&self, before: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
+        let id = before.id;
         let mut state = self.lock();
-        check_delete(&state.products, id, expected_version)?;
+        check_delete(&state.products, before)?;
         state.products.remove(&id);
         state.outbox.push(event);
         Ok(())
@@ -387,26 +390,22 @@ impl CategoryStore for MemoryCatalog {
 
     async fn update(
         &self,
-        category: &Category,
-        expected_version: u64,
+        before: &Category,
+        after: &Category,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        check_write(&state.categories, category, Some(expected_version))?;
-        state.parent_exists(category)?;
-        state.categories.insert(category.id, category.clone());
+        check_write(&state.categories, after, Some(before))?;
+        state.parent_exists(after)?;
+        state.categories.insert(after.id, after.clone());
         state.outbox.push(event);
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        id: CategoryId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
+    async fn delete(&self, before: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
+        let id = before.id;
         let mut state = self.lock();
-        check_delete(&state.categories, id, expected_version)?;
+        check_delete(&state.categories, before)?;
         if state.products.values().any(|p| p.category_id == id) {
             return Err(DomainError::Conflict(format!(
                 "category `{id}` still has products; move them first"
@@ -485,25 +484,21 @@ impl BrandStore for MemoryCatalog {
 
     async fn update(
         &self,
-        brand: &Brand,
-        expected_version: u64,
+        before: &Brand,
+        after: &Brand,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
         let mut state = self.lock();
-        check_write(&state.brands, brand, Some(expected_version))?;
-        state.brands.insert(brand.id, brand.clone());
+        check_write(&state.brands, after, Some(before))?;
+        state.brands.insert(after.id, after.clone());
         state.outbox.push(event);
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        id: BrandId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
+    async fn delete(&self, before: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
+        let id = before.id;
         let mut state = self.lock();
-        check_delete(&state.brands, id, expected_version)?;
+        check_delete(&state.brands, before)?;
         if state.products.values().any(|p| p.brand_id == id) {
             return Err(DomainError::Conflict(format!(
                 "brand `{id}` still has products; move them first"

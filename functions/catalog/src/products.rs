@@ -194,7 +194,7 @@ async fn delete(deps: &Deps, req: &Request) -> Handled {
         },
     )?;
     deps.products
-        .delete(current.id, current.version, event)
+        .delete(&current, event)
         .await
         .map_err(|e| lost_race(e, req))?;
     tracing::info!(product_id = %current.id, "product deleted");
@@ -233,15 +233,16 @@ async fn save_change(
     if changed.contains(&"categoryId") || changed.contains(&"brandId") {
         ensure_references_exist(deps, &next).await?;
     }
-    let expected = current.version;
     let event = envelope(
         deps,
         req,
         next.version,
-        ProductModified::new(current, next.clone(), changed),
+        ProductModified::new(current.clone(), next.clone(), changed),
     )?;
+    // The product as loaded, not just its version: the store moves the counts of the
+    // category and brand it names, and refuses the write if it is no longer what is stored.
     deps.products
-        .update(&next, expected, event)
+        .update(&current, &next, event)
         .await
         .map_err(|e| lost_race(e, req))?;
     tracing::info!(product_id = %next.id, changed = ?changed, "product modified");

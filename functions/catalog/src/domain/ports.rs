@@ -5,10 +5,14 @@
 //! neither, and the event's id is fixed before the write (a retried request that finds its
 //! write already done does not mint a second event). The stream relay publishes the outbox.
 //!
-//! Optimistic concurrency: `update` and `delete` take the version the caller read; the
-//! adapter makes the write conditional on it and answers [`DomainError::Conflict`] when
-//! another writer got there first. The handler turns that into 412 when the client sent
-//! `If-Match` (its version is stale) and 409 otherwise.
+//! Optimistic concurrency: `update` and `delete` take `before`, the item as the caller read
+//! it. The adapter makes the write conditional on `before.version` and derives from `before`
+//! everything else the write touches (the product counts of the category and brand a product
+//! leaves, the child count of a category's old parent, the slug guard a rename or delete
+//! releases), so the two cannot disagree: a `before` that is stale — another writer got there
+//! first, or the read was eventually consistent and behind — commits nothing and is
+//! [`DomainError::Conflict`]. The handler turns that into 412 when the client sent `If-Match`
+//! (its version is stale) and 409 otherwise.
 
 use std::sync::Arc;
 
@@ -40,24 +44,21 @@ pub trait ProductStore: Send + Sync {
     /// [`DomainError::Conflict`] if the id is taken.
     async fn create(&self, product: &Product, event: OutgoingEvent) -> Result<(), DomainError>;
 
-    /// Replaces the product stored at `expected_version` with `product` (whose version is
-    /// higher) and stores its `ProductModified` outbox item. [`DomainError::Conflict`] when
-    /// the stored version differs; [`DomainError::NotFound`] when it is gone.
+    /// Replaces `before` (the product as the caller read it) with `after` (the same product
+    /// at a higher version) and stores its `ProductModified` outbox item, moving the product
+    /// counts from `before`'s category and brand to `after`'s. [`DomainError::Conflict`] when
+    /// the stored version is not `before.version`; [`DomainError::NotFound`] when it is gone.
     async fn update(
         &self,
-        product: &Product,
-        expected_version: u64,
+        before: &Product,
+        after: &Product,
         event: OutgoingEvent,
     ) -> Result<(), DomainError>;
 
-    /// Deletes the product if it is still at `expected_version`, with its `ProductDeleted`
-    /// outbox item; errors as for [`ProductStore::update`].
-    async fn delete(
-        &self,
-        id: ProductId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError>;
+    /// Deletes `before` (the product as the caller read it) if it is still at
+    /// `before.version`, with its `ProductDeleted` outbox item; errors as for
+    /// [`ProductStore::update`].
+    async fn delete(&self, before: &Product, event: OutgoingEvent) -> Result<(), DomainError>;
 
     /// One page of the public list: active products matching `query`, in its order, as
     /// [`filter_and_sort`](super::filter_and_sort) defines. `categories` is the `category`
@@ -102,23 +103,20 @@ pub trait CategoryStore: Send + Sync {
     /// transaction).
     async fn create(&self, category: &Category, event: OutgoingEvent) -> Result<(), DomainError>;
 
-    /// Replaces the category stored at `expected_version`, with its outbox item;
-    /// [`DomainError::Conflict`] on a stale version or a taken slug.
+    /// Replaces `before` (the category as the caller read it) with `after`, with its outbox
+    /// item; [`DomainError::Conflict`] when the stored version is not `before.version` or
+    /// `after`'s slug is taken, [`DomainError::NotFound`] when it is gone.
     async fn update(
         &self,
-        category: &Category,
-        expected_version: u64,
+        before: &Category,
+        after: &Category,
         event: OutgoingEvent,
     ) -> Result<(), DomainError>;
 
-    /// Deletes the category at `expected_version`, with its outbox item. The caller has
-    /// checked it has no children and no products.
-    async fn delete(
-        &self,
-        id: CategoryId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError>;
+    /// Deletes `before` (the category as the caller read it) if it is still at
+    /// `before.version`, with its outbox item. The caller has checked it has no children and
+    /// no products; the store refuses it (409) if it has them by now.
+    async fn delete(&self, before: &Category, event: OutgoingEvent) -> Result<(), DomainError>;
 }
 
 /// Brands.
@@ -138,23 +136,20 @@ pub trait BrandStore: Send + Sync {
     /// slug is taken.
     async fn create(&self, brand: &Brand, event: OutgoingEvent) -> Result<(), DomainError>;
 
-    /// Replaces the brand stored at `expected_version`, with its outbox item;
-    /// [`DomainError::Conflict`] on a stale version or a taken slug.
+    /// Replaces `before` (the brand as the caller read it) with `after`, with its outbox
+    /// item; [`DomainError::Conflict`] when the stored version is not `before.version` or
+    /// `after`'s slug is taken, [`DomainError::NotFound`] when it is gone.
     async fn update(
         &self,
-        brand: &Brand,
-        expected_version: u64,
+        before: &Brand,
+        after: &Brand,
         event: OutgoingEvent,
     ) -> Result<(), DomainError>;
 
-    /// Deletes the brand at `expected_version`, with its outbox item. The caller has checked
-    /// that no product has it.
-    async fn delete(
-        &self,
-        id: BrandId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError>;
+    /// Deletes `before` (the brand as the caller read it) if it is still at `before.version`,
+    /// with its outbox item. The caller has checked that no product has it; the store refuses
+    /// it (409) if one has it by now.
+    async fn delete(&self, before: &Brand, event: OutgoingEvent) -> Result<(), DomainError>;
 }
 
 // As in `shop_domain::ports`: a shared handle can be passed wherever the port is expected.
@@ -169,19 +164,14 @@ impl<T: ProductStore + ?Sized> ProductStore for Arc<T> {
     }
     async fn update(
         &self,
-        product: &Product,
-        expected_version: u64,
+        before: &Product,
+        after: &Product,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        (**self).update(product, expected_version, event).await
+        (**self).update(before, after, event).await
     }
-    async fn delete(
-        &self,
-        id: ProductId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        (**self).delete(id, expected_version, event).await
+    async fn delete(&self, before: &Product, event: OutgoingEvent) -> Result<(), DomainError> {
+        (**self).delete(before, event).await
     }
     async fn list(
         &self,
@@ -221,19 +211,14 @@ impl<T: CategoryStore + ?Sized> CategoryStore for Arc<T> {
     }
     async fn update(
         &self,
-        category: &Category,
-        expected_version: u64,
+        before: &Category,
+        after: &Category,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        (**self).update(category, expected_version, event).await
+        (**self).update(before, after, event).await
     }
-    async fn delete(
-        &self,
-        id: CategoryId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        (**self).delete(id, expected_version, event).await
+    async fn delete(&self, before: &Category, event: OutgoingEvent) -> Result<(), DomainError> {
+        (**self).delete(before, event).await
     }
 }
 
@@ -254,18 +239,13 @@ impl<T: BrandStore + ?Sized> BrandStore for Arc<T> {
     }
     async fn update(
         &self,
-        brand: &Brand,
-        expected_version: u64,
+        before: &Brand,
+        after: &Brand,
         event: OutgoingEvent,
     ) -> Result<(), DomainError> {
-        (**self).update(brand, expected_version, event).await
+        (**self).update(before, after, event).await
     }
-    async fn delete(
-        &self,
-        id: BrandId,
-        expected_version: u64,
-        event: OutgoingEvent,
-    ) -> Result<(), DomainError> {
-        (**self).delete(id, expected_version, event).await
+    async fn delete(&self, before: &Brand, event: OutgoingEvent) -> Result<(), DomainError> {
+        (**self).delete(before, event).await
     }
 }

@@ -675,17 +675,28 @@ fn validate_fields(
 
     check_attributes(&mut e, "attributes", &input.attributes, MAX_ATTRIBUTES);
 
-    if input.variants.len() > MAX_VARIANTS {
+    // A list over its limit is one error, and its elements are not checked: 300,000 empty
+    // variants are one "at most 100", not 600,000 errors (see `validate`).
+    let too_many_variants = input.variants.len() > MAX_VARIANTS;
+    if too_many_variants {
         e.push(
             "variants",
-            format!("must have at most {MAX_VARIANTS} entries"),
+            format!(
+                "must have at most {MAX_VARIANTS} entries (got {})",
+                input.variants.len()
+            ),
         );
     }
+    let checked_variants = if too_many_variants {
+        &[][..]
+    } else {
+        &input.variants[..]
+    };
     // SKUs are compared case-insensitively: warehouses and barcode scanners often do not
     // keep case, so `ab-1` and `AB-1` would be the same shelf.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut variants = Vec::with_capacity(input.variants.len());
-    for (i, v) in input.variants.iter().enumerate() {
+    let mut variants = Vec::with_capacity(checked_variants.len());
+    for (i, v) in checked_variants.iter().enumerate() {
         let at = |field: &str| format!("variants[{i}].{field}");
         let sku_ok = !v.sku.is_empty()
             && v.sku.chars().count() <= SKU_MAX_CHARS
@@ -720,10 +731,17 @@ fn validate_fields(
     }
 
     if input.images.len() > MAX_IMAGES {
-        e.push("images", format!("must have at most {MAX_IMAGES} entries"));
-    }
-    for (i, url) in input.images.iter().enumerate() {
-        e.http_url(&format!("images[{i}]"), url, URL_MAX_CHARS);
+        e.push(
+            "images",
+            format!(
+                "must have at most {MAX_IMAGES} entries (got {})",
+                input.images.len()
+            ),
+        );
+    } else {
+        for (i, url) in input.images.iter().enumerate() {
+            e.http_url(&format!("images[{i}]"), url, URL_MAX_CHARS);
+        }
     }
 
     match (currency, price, category_id, brand_id, status) {
@@ -819,7 +837,12 @@ fn check_attributes(
     max: usize,
 ) {
     if attributes.len() > max {
-        e.push(field, format!("must have at most {max} entries"));
+        // One error for the map, none for its entries, as for the lists.
+        e.push(
+            field,
+            format!("must have at most {max} entries (got {})", attributes.len()),
+        );
+        return;
     }
     for (key, value) in attributes {
         let at = format!("{field}.{key}");

@@ -1041,3 +1041,160 @@ mod query {
         );
     }
 }
+
+mod bounded_errors {
+    //! A 400 stays small whatever the request holds: a list over its limit is one error, and
+    //! `details` lists at most 50 errors and counts the rest in one last `body` entry.
+    use super::*;
+    use crate::domain::product::MAX_VARIANTS;
+    use crate::domain::validate::{FIELD_MAX_CHARS, MAX_DETAILS, MESSAGE_MAX_CHARS};
+
+    /// A valid product body whose `variants` are `n` empty objects.
+    fn with_empty_variants(n: usize) -> Value {
+        let mut body = input_json();
+        body["variants"] = Value::Array(vec![json!({}); n]);
+        body
+    }
+
+    /// Asserts `err` lists exactly `MAX_DETAILS` errors and then counts the other `more`.
+    #[track_caller]
+    fn assert_capped(err: &DomainError, more: usize) {
+        let details = err.details();
+        assert_eq!(details.len(), MAX_DETAILS + 1, "{:?}", fields(err));
+        let last = &details[MAX_DETAILS];
+        assert_eq!(last.field, "body");
+        assert!(
+            last.message.starts_with(&format!("and {more} more errors")),
+            "{}",
+            last.message
+        );
+    }
+
+    #[test]
+    fn three_hundred_thousand_empty_variants_are_one_error() {
+        let body = with_empty_variants(300_000);
+        assert!(body.to_string().len() > 900_000);
+        let input = ProductInput::from_json(&body).unwrap();
+        let err = Product::create(input, "s", t0(), ProductId::new()).unwrap_err();
+        assert_eq!(fields(&err), ["variants"]);
+        assert_eq!(
+            err.details()[0].message,
+            "must have at most 100 entries (got 300000)"
+        );
+        // The message repeats every detail, so it is as small.
+        assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    #[test]
+    fn a_patch_with_three_hundred_thousand_empty_variants_is_one_error() {
+        let patch = json!({"variants": vec![json!({}); 300_000]});
+        let err = product().patch(&patch, t0()).unwrap_err();
+        assert_eq!(fields(&err), ["variants"]);
+    }
+
+    #[test]
+    fn the_elements_of_a_list_over_its_limit_are_not_checked() {
+        let mut body = with_empty_variants(MAX_VARIANTS + 1);
+        body["images"] = json!(vec!["javascript:alert(1)"; 21]);
+        body["attributes"] = (0..51)
+            .map(|n| (format!(" key {n}"), json!("\u{7}")))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        body["variants"][0] = json!({
+            "sku": "ok", "name": "ok",
+            "attributes": (0..11).map(|n| (format!(" k{n}"), json!("v")))
+                .collect::<serde_json::Map<_, _>>(),
+        });
+        let err = Product::create(
+            ProductInput::from_json(&body).unwrap(),
+            "s",
+            t0(),
+            ProductId::new(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["attributes", "variants", "images"]);
+
+        // Within the variant limit, a variant's own attributes over theirs are one error too.
+        body["variants"] = json!([body["variants"][0].clone()]);
+        body["images"] = json!([]);
+        body["attributes"] = json!({});
+        let err = Product::create(
+            ProductInput::from_json(&body).unwrap(),
+            "s",
+            t0(),
+            ProductId::new(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["variants[0].attributes"]);
+    }
+
+    #[test]
+    fn two_hundred_field_errors_are_fifty_details_and_a_count_of_the_rest() {
+        // 100 variants (the limit), each with a bad SKU and a blank name: 200 distinct errors.
+        let mut body = input_json();
+        body["variants"] = (0..MAX_VARIANTS)
+            .map(|_| json!({"sku": "not a sku", "name": " "}))
+            .collect::<Vec<_>>()
+            .into();
+        let err = Product::create(
+            ProductInput::from_json(&body).unwrap(),
+            "s",
+            t0(),
+            ProductId::new(),
+        )
+        .unwrap_err();
+        assert_capped(&err, 150);
+        assert_eq!(
+            fields(&err)[..4],
+            [
+                "variants[0].sku",
+                "variants[0].name",
+                "variants[1].sku",
+                "variants[1].name"
+            ]
+        );
+        let listed: std::collections::HashSet<&str> = fields(&err).into_iter().collect();
+        assert_eq!(
+            listed.len(),
+            MAX_DETAILS + 1,
+            "the listed fields are distinct"
+        );
+    }
+
+    #[test]
+    fn every_validator_caps_its_details() {
+        let unknown: serde_json::Map<String, Value> = (0..200)
+            .map(|n| (format!("unknown{n}"), json!(1)))
+            .collect();
+        let unknown = Value::Object(unknown);
+        assert_capped(&ProductInput::from_json(&unknown).unwrap_err(), 150);
+        assert_capped(&CategoryInput::from_json(&unknown).unwrap_err(), 150);
+        assert_capped(&BrandInput::from_json(&unknown).unwrap_err(), 150);
+        let params: Vec<(String, String)> = (0..200)
+            .map(|n| (format!("unknown{n}"), "1".to_owned()))
+            .collect();
+        assert_capped(&ProductQuery::from_params(params).unwrap_err(), 150);
+        // A merge patch ends in the product's validation, so it is capped there too.
+        let patch = json!({"variants": (0..MAX_VARIANTS)
+            .map(|_| json!({"sku": "", "name": ""}))
+            .collect::<Vec<_>>()});
+        assert_capped(&product().patch(&patch, t0()).unwrap_err(), 150);
+    }
+
+    #[test]
+    fn a_huge_unknown_key_or_value_is_cut_in_the_error() {
+        let key = "k".repeat(500_000);
+        let err = ProductInput::from_json(&json!({ key: 1 })).unwrap_err();
+        let field = &err.details()[0].field;
+        assert_eq!(field.chars().count(), FIELD_MAX_CHARS + 1);
+        assert!(field.ends_with('…'));
+
+        // serde quotes the value of a wrong type in its message.
+        let mut body = input_json();
+        body["price"] = json!("9".repeat(500_000));
+        let err = ProductInput::from_json(&body).unwrap_err();
+        assert_eq!(fields(&err), ["price"]);
+        let message = &err.details()[0].message;
+        assert_eq!(message.chars().count(), MESSAGE_MAX_CHARS + 1, "{message}");
+    }
+}

@@ -3,14 +3,39 @@
 //! Every check pushes into one [`Errors`] collector instead of returning early, so a client
 //! sees every problem with its request in one 400 rather than fixing them one round trip at a
 //! time.
+//!
+//! "Every problem" is bounded, because the 400 must stay small whatever the request holds (a
+//! Lambda response may not exceed 6 MB, and a 900 KB body of 300,000 empty variants would
+//! otherwise answer 600,000 field errors — a 500):
+//! - A list over its count limit gets the one count error, and its elements are not checked
+//!   (the validators do this at each limit: variants, images, attributes).
+//! - The collector keeps the first [`MAX_DETAILS`] errors and counts the rest: the 400's
+//!   `details` then end with one more entry, `{"field": "body", "message": "and 150 more
+//!   errors …"}`, so the list never exceeds `MAX_DETAILS + 1` entries. (The shared error body
+//!   has no field for the count, so it travels as a last detail in the API's usual shape.)
+//! - A field path or message longer than [`FIELD_MAX_CHARS`] or [`MESSAGE_MAX_CHARS`] (an
+//!   unknown key of a megabyte, a serde message quoting a huge value) is cut with `…`.
 
 use serde::{Deserialize, Deserializer};
 
 use shop_domain::{DomainError, FieldError};
 
-/// Collects field errors; [`Errors::finish`] turns them into a [`DomainError::Validation`].
+/// Most field errors a 400 lists; the rest are counted in one last entry.
+pub(crate) const MAX_DETAILS: usize = 50;
+/// Longest field path a 400 repeats, in characters (paths can hold a client's keys).
+pub(crate) const FIELD_MAX_CHARS: usize = 128;
+/// Longest message a 400 carries, in characters (serde's can quote a client's value).
+pub(crate) const MESSAGE_MAX_CHARS: usize = 512;
+
+/// Collects field errors, the first [`MAX_DETAILS`] of them and a count of the rest;
+/// [`Errors::finish`] turns them into a [`DomainError::Validation`].
 #[derive(Debug, Default)]
-pub(crate) struct Errors(Vec<FieldError>);
+pub(crate) struct Errors {
+    /// The errors a 400 lists, at most [`MAX_DETAILS`].
+    listed: Vec<FieldError>,
+    /// How many more were pushed.
+    unlisted: usize,
+}
 
 /// Whether a text field may span lines: names may not, descriptions may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,30 +45,54 @@ pub(crate) enum Lines {
 }
 
 impl Errors {
+    /// Records that `field` is wrong as `message` says; past [`MAX_DETAILS`] it is only
+    /// counted.
     pub(crate) fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
+        if self.listed.len() < MAX_DETAILS {
+            self.listed.push(bounded(field.into(), message.into()));
+        } else {
+            self.unlisted += 1;
+        }
     }
 
     /// Takes over the field errors of `err`; any other error is kept as a `body` error so
     /// nothing is lost (in practice only validation errors reach here).
     pub(crate) fn absorb(&mut self, err: DomainError) {
         match err {
-            DomainError::Validation(fields) => self.0.extend(fields),
+            DomainError::Validation(fields) => {
+                for FieldError { field, message } in fields {
+                    self.push(field, message);
+                }
+            }
             other => self.push("body", other.to_string()),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.listed.is_empty()
     }
 
-    /// `Ok(value)` when nothing was pushed, the validation error otherwise.
+    /// `Ok(value)` when nothing was pushed, the validation error otherwise: the listed errors,
+    /// and when there were more, one last `body` entry counting them.
     pub(crate) fn finish<T>(self, value: T) -> Result<T, DomainError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(DomainError::Validation(self.0))
+        let Self {
+            mut listed,
+            unlisted,
+        } = self;
+        if listed.is_empty() {
+            return Ok(value);
         }
+        if unlisted > 0 {
+            let errors = if unlisted == 1 { "error" } else { "errors" };
+            listed.push(FieldError::new(
+                "body",
+                format!(
+                    "and {unlisted} more {errors}, not listed: a response lists the first \
+                     {MAX_DETAILS}; fix these and send the request again"
+                ),
+            ));
+        }
+        Err(DomainError::Validation(listed))
     }
 
     /// Checks a free-text field and returns it trimmed: stray whitespace around a name is
@@ -139,6 +188,24 @@ impl Errors {
     }
 }
 
+/// A field error with its path and message cut to [`FIELD_MAX_CHARS`] and
+/// [`MESSAGE_MAX_CHARS`].
+fn bounded(field: String, message: String) -> FieldError {
+    FieldError::new(
+        clip(field, FIELD_MAX_CHARS),
+        clip(message, MESSAGE_MAX_CHARS),
+    )
+}
+
+/// `text` cut to `max_chars` characters, with `…` where it was cut.
+fn clip(mut text: String, max_chars: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(max_chars) {
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// Turns `Café au lait!` into `caf-au-lait`: ASCII letters and digits kept (lower-cased),
 /// every other run of characters collapsed into one hyphen.
 ///
@@ -229,7 +296,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
             None if path == "." => "body".to_owned(),
             None => path,
         };
-        DomainError::validation(field, message)
+        DomainError::Validation(vec![bounded(field, message)])
     })
 }
 
@@ -251,6 +318,54 @@ mod tests {
         let err = errors.finish(()).unwrap_err();
         let fields: Vec<_> = err.details().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["name", "title", "description"]);
+    }
+
+    #[test]
+    fn past_fifty_errors_are_counted_not_listed() {
+        let mut errors = Errors::default();
+        for n in 0..200 {
+            errors.push(format!("field{n}"), "is wrong");
+        }
+        let err = errors.finish(()).unwrap_err();
+        let details = err.details();
+        assert_eq!(details.len(), MAX_DETAILS + 1);
+        assert_eq!(details[MAX_DETAILS - 1].field, "field49");
+        assert_eq!(details[MAX_DETAILS].field, "body");
+        assert!(
+            details[MAX_DETAILS]
+                .message
+                .starts_with("and 150 more errors, not listed"),
+            "{}",
+            details[MAX_DETAILS].message
+        );
+
+        // Fifty exactly are all listed, with no count; one more is counted in the singular.
+        let mut errors = Errors::default();
+        for n in 0..MAX_DETAILS {
+            errors.push(format!("field{n}"), "is wrong");
+        }
+        assert_eq!(errors.finish(()).unwrap_err().details().len(), MAX_DETAILS);
+        let mut errors = Errors::default();
+        for n in 0..=MAX_DETAILS {
+            errors.push(format!("field{n}"), "is wrong");
+        }
+        let err = errors.finish(()).unwrap_err();
+        assert!(
+            err.details()[MAX_DETAILS]
+                .message
+                .starts_with("and 1 more error,")
+        );
+    }
+
+    #[test]
+    fn long_fields_and_messages_are_cut_on_a_character_boundary() {
+        let mut errors = Errors::default();
+        errors.push("é".repeat(1000), "ü".repeat(1000));
+        let err = errors.finish(()).unwrap_err();
+        let only = &err.details()[0];
+        assert_eq!(only.field, format!("{}…", "é".repeat(FIELD_MAX_CHARS)));
+        assert_eq!(only.message, format!("{}…", "ü".repeat(MESSAGE_MAX_CHARS)));
+        assert_eq!(clip("short".into(), 5), "short");
     }
 
     #[test]

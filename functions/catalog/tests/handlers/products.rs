@@ -14,7 +14,8 @@ use shop_domain::{BrandId, CategoryId, ProductId};
 
 use crate::world::{
     ADMIN, BRAND, BUYER, CATEGORY, CHILD_CATEGORY, OTHER_CATEGORY, PRODUCT, World, as_caller,
-    assert_only_created_event, body, empty_world, fields, product, request, with_query, world,
+    assert_only_created_event, body, empty_world, fields, product, request, with_body, with_query,
+    world,
 };
 
 const GET_OK: &str = fixture!("get-product/ok");
@@ -74,6 +75,54 @@ async fn invalid_body_is_400_naming_every_bad_field() {
     }
     assert_eq!(w.catalog.product_count(), 0);
     assert!(w.catalog.events().is_empty());
+}
+
+/// The body of the `create-product/ok` fixture.
+fn create_ok_body() -> Value {
+    let event: Value = serde_json::from_str(CREATE_OK).unwrap();
+    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn three_hundred_thousand_empty_variants_are_a_small_400_not_a_500() {
+    let w = empty_world();
+    let mut input = create_ok_body();
+    input["variants"] = Value::Array(vec![json!({}); 300_000]);
+    let sent = input.to_string().len();
+    assert!((900_000..1_048_576).contains(&sent), "{sent} bytes");
+
+    let response = create_product(&w.deps, with_body(CREATE_OK, &input))
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(fields(&response), ["variants"]);
+    let answered = response.body().len();
+    assert!(answered < 16 * 1024, "{answered} bytes");
+    assert_eq!(w.catalog.product_count(), 0);
+}
+
+#[tokio::test]
+async fn two_hundred_bad_fields_are_answered_with_fifty_details_and_a_count_of_the_rest() {
+    let w = empty_world();
+    let mut input = create_ok_body();
+    input["variants"] = (0..100)
+        .map(|_| json!({"sku": "not a sku", "name": ""}))
+        .collect::<Vec<_>>()
+        .into();
+
+    let response = create_product(&w.deps, with_body(CREATE_OK, &input))
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    let details = body(&response)["details"].as_array().unwrap().clone();
+    assert_eq!(details.len(), 51);
+    assert_eq!(details[0]["field"], "variants[0].sku");
+    assert_eq!(details[50]["field"], "body");
+    let count = details[50]["message"].as_str().unwrap();
+    assert!(count.starts_with("and 150 more errors"), "{count}");
+    assert!(response.body().len() < 16 * 1024);
 }
 
 #[tokio::test]

@@ -110,6 +110,17 @@ pub fn request(fixture: &str) -> Request {
     lambda_http::request::from_str(fixture).expect("fixture is an API Gateway v2 event")
 }
 
+/// The fixture's request with its body replaced by `body` (as JSON text).
+pub fn with_body(fixture: &str, body: &Value) -> Request {
+    let mut event: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+    event["body"] = json!(body.to_string());
+    event["headers"]
+        .as_object_mut()
+        .expect("fixture has headers")
+        .remove("content-length");
+    request(&event.to_string())
+}
+
 /// The fixture's request with its query string replaced by `params`.
 pub fn with_query(fixture: &str, params: &[(&str, &str)]) -> Request {
     let query: HashMap<String, String> = params
