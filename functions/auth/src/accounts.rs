@@ -76,6 +76,13 @@ async fn register_inner(deps: &Deps, req: &Request) -> Handled {
             other => other,
         })?;
     tracing::info!(user_id = %account.user_id, "account registered");
+    // A registration always sends its verification email, whatever cooldown an earlier
+    // (perhaps an attacker's) email started: the owner must be able to take the address
+    // back. It still counts, so a resend right after it waits out the cooldown.
+    let _ = deps
+        .accounts
+        .count_email(&account.email, now, &deps.config.emails)
+        .await?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({
@@ -152,6 +159,7 @@ pub async fn resend_verification(deps: &Deps, req: Request) -> Result<Response<B
 async fn resend_verification_inner(deps: &Deps, req: &Request) -> Handled {
     let body: EmailBody = parse_json(req)?;
     let email = normalize_email(&body.email).map_err(single)?;
+    claim_email(deps, &email).await?;
     let account = live_account(deps, &email).await?;
     if let Some(account) = account.filter(|a| a.status == AccountStatus::Unverified) {
         let user_id = issue_one_time_token(
@@ -288,6 +296,22 @@ pub(crate) async fn attempt_password(
         deps.accounts.clear_failed_logins(email).await?;
     }
     Ok(matches)
+}
+
+/// Counts one account email to `email` in its cooldown and daily cap — before the account is
+/// looked up, so an unknown address is answered exactly like a known one — and refuses it
+/// with 429 + `Retry-After` when either is full. Every route that sends an account email on
+/// request (resend-verification, forgot-password) goes through here.
+pub(crate) async fn claim_email(deps: &Deps, email: &str) -> Result<(), DomainError> {
+    let counted = deps
+        .accounts
+        .count_email(email, deps.clock.now(), &deps.config.emails)
+        .await?;
+    if let Attempt::Locked { retry_after_secs } = counted {
+        tracing::info!("email refused: this address was sent one too recently");
+        return Err(DomainError::TooManyRequests { retry_after_secs });
+    }
+    Ok(())
 }
 
 /// A 400 for one field.

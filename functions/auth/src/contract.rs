@@ -11,7 +11,8 @@ use shop_domain::testing::{assert_conflict, contract_event};
 use shop_domain::{Clock, OutgoingEvent, SessionId, SystemClock};
 
 use crate::domain::{
-    Account, AccountStore, Attempt, IssuedAccess, LockoutPolicy, Registration, Role, Session,
+    Account, AccountStore, Attempt, EmailPolicy, IssuedAccess, LockoutPolicy, Registration, Role,
+    Session,
 };
 
 fn event(n: usize) -> OutgoingEvent {
@@ -279,5 +280,58 @@ pub async fn password_attempts_are_counted_per_window(store: &impl AccountStore)
     assert_eq!(
         attempts.failures, policy.max_failures,
         "refusals are not counted"
+    );
+}
+
+/// [`AccountStore::count_email`]: one email per cooldown however many race for it, the
+/// cooldown's refusals spend nothing of the day's cap, and the cap holds across cooldowns.
+pub async fn emails_are_limited_per_cooldown_and_day(store: &impl AccountStore) {
+    let policy = EmailPolicy::default();
+    let email = "erin@example.com";
+    let now = SystemClock.now();
+    let claims = (0..12).map(|_| store.count_email(email, now, &policy));
+    let results = futures::future::join_all(claims).await;
+    let allowed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Attempt::Allowed)))
+        .count();
+    assert_eq!(allowed, 1, "one email per cooldown: {results:?}");
+    for result in &results {
+        if let Ok(Attempt::Locked { retry_after_secs }) = result {
+            assert!((1..=60).contains(retry_after_secs), "{retry_after_secs}");
+        }
+    }
+    assert_eq!(
+        store
+            .count_email("frank@example.com", now, &policy)
+            .await
+            .unwrap(),
+        Attempt::Allowed,
+        "per address"
+    );
+
+    // The cap: the first email and four more, one per cooldown; then none until a day has
+    // passed since the first.
+    let mut at = now;
+    for _ in 1..policy.daily_cap {
+        at += policy.cooldown + TimeDelta::seconds(1);
+        let counted = store.count_email(email, at, &policy).await.unwrap();
+        assert_eq!(counted, Attempt::Allowed);
+    }
+    at += policy.cooldown + TimeDelta::seconds(1);
+    match store.count_email(email, at, &policy).await.unwrap() {
+        Attempt::Locked { retry_after_secs } => {
+            let left = (now + TimeDelta::days(1) - at).num_seconds() as u64;
+            assert!(
+                (left..=left + 1).contains(&retry_after_secs),
+                "{retry_after_secs} vs {left}"
+            );
+        }
+        Attempt::Allowed => panic!("the daily cap was passed"),
+    }
+    let tomorrow = now + TimeDelta::days(1) + TimeDelta::seconds(1);
+    assert_eq!(
+        store.count_email(email, tomorrow, &policy).await.unwrap(),
+        Attempt::Allowed
     );
 }

@@ -27,6 +27,6 @@ pub use events::{
     PasswordResetRequested, UserRegistered, UserRolesChanged, UserVerified,
     VerificationEmailRequested,
 };
-pub use lockout::{Attempt, LockoutPolicy, LoginAttempts};
+pub use lockout::{Attempt, EmailPolicy, EmailWindow, LockoutPolicy, LoginAttempts};
 pub use ports::AccountStore;
 pub use sessions::{IssuedAccess, Session, Verdict};

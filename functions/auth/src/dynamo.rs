@@ -6,6 +6,7 @@
 //! | user | `USER#<userId>` | `USER` | `email`: the way from a token's `sub` to the account |
 //! | session | `SESSION#<sessionId>` | `SESSION` | the [`Session`]; TTL at its end |
 //! | attempts | `ATTEMPTS#<email>` | `ATTEMPTS` | [`LoginAttempts`], `windowEndsMs`; TTL at the window's end |
+//! | emails | `EMAILS#<email>` | `COOLDOWN`, `DAY` | account emails sent, in the attempts' shape (`failures` counts emails) |
 //! | outbox | `OUTBOX#<eventId>` | `OUTBOX` | an event, written in the account's transaction |
 //!
 //! Keying accounts by email makes the email unique without a guard item and makes login one
@@ -13,7 +14,9 @@
 //! right after a rotation, must see it. TTL deletion lags (up to 48 h on AWS, never in
 //! moto), so lapsed accounts and ended sessions are judged by their data, not their absence.
 
-use crate::domain::{Account, AccountStore, Attempt, LockoutPolicy, LoginAttempts, Session};
+use crate::domain::{
+    Account, AccountStore, Attempt, EmailPolicy, LockoutPolicy, LoginAttempts, Session,
+};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -227,6 +230,86 @@ fn number_i64(n: i64) -> AttributeValue {
 /// Rounds of [`AccountStore::count_attempt`] before contention is answered `Locked`.
 const COUNT_ROUNDS: usize = 4;
 
+impl DynamoAccounts {
+    /// Counts one event in the fixed window stored at `(pk, sk)` (the lockout's shape; see
+    /// [`AccountStore::count_attempt`] for the guarantees).
+    async fn count_in_window(
+        &self,
+        pk: String,
+        sk: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        policy: &LockoutPolicy,
+    ) -> Result<Attempt, DomainError> {
+        // No read-then-write decides: an attempt inside the current window is one atomic
+        // `ADD`, conditional on the window being open and not yet full. When it fails, a
+        // consistent read tells why: a full window is `Locked`; none (or one that has passed)
+        // is replaced by a new window holding this attempt, with a conditional put. Two
+        // attempts racing to start a window: one put wins, the other counts itself in the
+        // winner's window on its next round. Every round that fails lost to a write that
+        // counted or reset, so contention past the last round is answered `Locked` (refused,
+        // never counted-and-dropped, never a 5xx).
+        let now_ms = now.timestamp_millis();
+        let window_end = now + policy.window;
+        for _ in 0..COUNT_ROUNDS {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S(sk.to_owned()))
+                .update_expression("ADD failures :one")
+                .condition_expression("windowEndsMs > :now AND failures < :max")
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":now", number_i64(now_ms))
+                .expression_attribute_values(":max", number(u64::from(policy.max_failures)))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(Attempt::Allowed),
+                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
+                Err(err) => return Err(sdk_error("DynamoDB UpdateItem", err)),
+            }
+            let stored = self.get::<AttemptsItem>(pk.clone(), sk).await?;
+            if let Some(stored) = stored.filter(|s| s.window_ends_ms > now_ms) {
+                match stored.attempts.retry_after(now, policy) {
+                    Some(retry_after_secs) => return Ok(Attempt::Locked { retry_after_secs }),
+                    // Not full after all: it was reset between the two calls; count again.
+                    None => continue,
+                }
+            }
+            let started = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&AttemptsItem {
+                    pk: pk.clone(),
+                    sk: sk.to_owned(),
+                    r#type: kind.to_owned(),
+                    attempts: LoginAttempts {
+                        failures: 1,
+                        window_start: now,
+                    },
+                    window_ends_ms: window_end.timestamp_millis(),
+                    expires_at: window_end.timestamp(),
+                })?))
+                .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
+                .expression_attribute_values(":now", number_i64(now_ms))
+                .send()
+                .await;
+            match started {
+                Ok(_) => return Ok(Attempt::Allowed),
+                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
+                Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),
+            }
+        }
+        tracing::warn!(kind, "refused: the count kept changing");
+        Ok(Attempt::Locked {
+            retry_after_secs: 1,
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl AccountStore for DynamoAccounts {
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, DomainError> {
@@ -376,74 +459,8 @@ impl AccountStore for DynamoAccounts {
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
     ) -> Result<Attempt, DomainError> {
-        // No read-then-write decides: an attempt inside the current window is one atomic
-        // `ADD`, conditional on the window being open and not yet full. When it fails, a
-        // consistent read tells why: a full window is `Locked`; none (or one that has passed)
-        // is replaced by a new window holding this attempt, with a conditional put. Two
-        // attempts racing to start a window: one put wins, the other counts itself in the
-        // winner's window on its next round. Every round that fails lost to a write that
-        // counted or reset, so contention past the last round is answered `Locked` (refused,
-        // never counted-and-dropped, never a 5xx).
-        let now_ms = now.timestamp_millis();
-        let window_end = now + policy.window;
-        for _ in 0..COUNT_ROUNDS {
-            let counted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(attempts_pk(email)))
-                .key("sk", AttributeValue::S("ATTEMPTS".to_owned()))
-                .update_expression("ADD failures :one")
-                .condition_expression("windowEndsMs > :now AND failures < :max")
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":now", number_i64(now_ms))
-                .expression_attribute_values(":max", number(u64::from(policy.max_failures)))
-                .send()
-                .await;
-            match counted {
-                Ok(_) => return Ok(Attempt::Allowed),
-                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
-                Err(err) => return Err(sdk_error("DynamoDB UpdateItem", err)),
-            }
-            let stored = self
-                .get::<AttemptsItem>(attempts_pk(email), "ATTEMPTS")
-                .await?;
-            if let Some(stored) = stored.filter(|s| s.window_ends_ms > now_ms) {
-                match stored.attempts.retry_after(now, policy) {
-                    Some(retry_after_secs) => return Ok(Attempt::Locked { retry_after_secs }),
-                    // Not full after all: it was reset between the two calls; count again.
-                    None => continue,
-                }
-            }
-            let started = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&AttemptsItem {
-                    pk: attempts_pk(email),
-                    sk: "ATTEMPTS".to_owned(),
-                    r#type: "attempts".to_owned(),
-                    attempts: LoginAttempts {
-                        failures: 1,
-                        window_start: now,
-                    },
-                    window_ends_ms: window_end.timestamp_millis(),
-                    expires_at: window_end.timestamp(),
-                })?))
-                .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
-                .expression_attribute_values(":now", number_i64(now_ms))
-                .send()
-                .await;
-            match started {
-                Ok(_) => return Ok(Attempt::Allowed),
-                Err(err) if shop_adapters::dynamo::is_condition_failed(&err) => {}
-                Err(err) => return Err(sdk_error("DynamoDB PutItem", err)),
-            }
-        }
-        tracing::warn!("password attempts refused: the attempt count kept changing");
-        Ok(Attempt::Locked {
-            retry_after_secs: 1,
-        })
+        self.count_in_window(attempts_pk(email), "ATTEMPTS", "attempts", now, policy)
+            .await
     }
 
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError> {
@@ -456,5 +473,23 @@ impl AccountStore for DynamoAccounts {
             .await
             .map_err(|e| sdk_error("DynamoDB DeleteItem", e))?;
         Ok(())
+    }
+
+    async fn count_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        policy: &EmailPolicy,
+    ) -> Result<Attempt, DomainError> {
+        for (window, limit) in policy.windows() {
+            let pk = format!("EMAILS#{email}");
+            let counted = self
+                .count_in_window(pk, window.name(), "emails", now, &limit)
+                .await?;
+            if counted != Attempt::Allowed {
+                return Ok(counted);
+            }
+        }
+        Ok(Attempt::Allowed)
     }
 }

@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{AccountStore, LockoutPolicy};
+use crate::domain::{AccountStore, EmailPolicy, LockoutPolicy};
 use chrono::TimeDelta;
 use shop_domain::{Clock, SecretSource};
 
@@ -91,6 +91,8 @@ pub struct AuthConfig {
     pub refresh_grace: TimeDelta,
     /// Failed logins per email and window.
     pub lockout: LockoutPolicy,
+    /// Account emails per address: the cooldown and the daily cap.
+    pub emails: EmailPolicy,
 }
 
 impl Default for AuthConfig {
@@ -101,6 +103,7 @@ impl Default for AuthConfig {
             access_lifetime: TimeDelta::minutes(15),
             refresh_grace: TimeDelta::seconds(10),
             lockout: LockoutPolicy::default(),
+            emails: EmailPolicy::default(),
         }
     }
 }

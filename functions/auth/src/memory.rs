@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::domain::{Account, AccountStore, Attempt, LockoutPolicy, LoginAttempts, Session};
+use crate::domain::{
+    Account, AccountStore, Attempt, EmailPolicy, LockoutPolicy, LoginAttempts, Session,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
@@ -146,27 +148,55 @@ impl AccountStore for MemoryAccounts {
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
     ) -> Result<Attempt, DomainError> {
-        let mut state = self.lock();
-        let fresh = LoginAttempts {
-            failures: 0,
-            window_start: now,
-        };
-        let attempts = state
-            .attempts
-            .entry(email.to_owned())
-            .or_insert(fresh.clone());
-        if !attempts.is_current(now, policy) {
-            *attempts = fresh;
-        }
-        if let Some(retry_after_secs) = attempts.retry_after(now, policy) {
-            return Ok(Attempt::Locked { retry_after_secs });
-        }
-        attempts.failures += 1;
-        Ok(Attempt::Allowed)
+        Ok(count_in_window(
+            &mut self.lock().attempts,
+            email,
+            now,
+            policy,
+        ))
     }
 
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError> {
         self.lock().attempts.remove(email);
         Ok(())
     }
+
+    async fn count_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        policy: &EmailPolicy,
+    ) -> Result<Attempt, DomainError> {
+        let mut state = self.lock();
+        for (window, limit) in policy.windows() {
+            let key = format!("EMAILS#{email}#{}", window.name());
+            let counted = count_in_window(&mut state.attempts, &key, now, &limit);
+            if counted != Attempt::Allowed {
+                return Ok(counted);
+            }
+        }
+        Ok(Attempt::Allowed)
+    }
+}
+
+/// One event counted in the fixed window `windows[key]` (the lockout's shape).
+fn count_in_window(
+    windows: &mut HashMap<String, LoginAttempts>,
+    key: &str,
+    now: DateTime<Utc>,
+    policy: &LockoutPolicy,
+) -> Attempt {
+    let fresh = LoginAttempts {
+        failures: 0,
+        window_start: now,
+    };
+    let attempts = windows.entry(key.to_owned()).or_insert(fresh.clone());
+    if !attempts.is_current(now, policy) {
+        *attempts = fresh;
+    }
+    if let Some(retry_after_secs) = attempts.retry_after(now, policy) {
+        return Attempt::Locked { retry_after_secs };
+    }
+    attempts.failures += 1;
+    Attempt::Allowed
 }

@@ -23,7 +23,8 @@ use shop_domain::{DomainError, UserId};
 
 use crate::Deps;
 use crate::accounts::{
-    EmailBody, accepted, attempt_password, issue_one_time_token, live_account, message, single,
+    EmailBody, accepted, attempt_password, claim_email, issue_one_time_token, live_account,
+    message, single,
 };
 use crate::issue::start_session;
 use crate::secret::{hash, hash_password};
@@ -84,6 +85,7 @@ pub async fn forgot_password(deps: &Deps, req: Request) -> Result<Response<Body>
 async fn forgot_password_inner(deps: &Deps, req: &Request) -> Handled {
     let body: EmailBody = parse_json(req)?;
     let email = normalize_email(&body.email).map_err(single)?;
+    claim_email(deps, &email).await?;
     let account = live_account(deps, &email).await?;
     if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
         let user_id = issue_one_time_token(

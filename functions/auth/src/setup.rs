@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::LockoutPolicy;
+use crate::domain::{EmailPolicy, LockoutPolicy};
 use chrono::TimeDelta;
 use shop_adapters::secrets::CachedSecrets;
 use shop_adapters::{aws, config};
@@ -20,19 +20,19 @@ use crate::dynamo::DynamoAccounts;
 use crate::{AuthConfig, Deps, PublicKeys, SigningKeys};
 
 impl Deps {
-    /// The auth table (`TABLE_NAME`) and the system clock; no signing keys.
+    /// The auth table (`TABLE_NAME`), the system clock and the account-email limits
+    /// (`EMAIL_COOLDOWN_SECONDS`, 60; `EMAIL_DAILY_CAP`, 5); no signing keys.
     ///
     /// Fails with a message naming the missing variable, so a misconfigured function says so
     /// in its first log line rather than on its first request.
     pub async fn from_env() -> Result<Self, config::ConfigError> {
         let table = config::required("TABLE_NAME")?;
+        let settings = AuthConfig {
+            emails: emails_from_env()?,
+            ..AuthConfig::default()
+        };
         let sdk = aws::sdk_config().await;
-        Ok(Self::new(
-            &sdk,
-            table,
-            SigningKeys::Unset,
-            AuthConfig::default(),
-        ))
+        Ok(Self::new(&sdk, table, SigningKeys::Unset, settings))
     }
 
     /// [`Deps::from_env`] plus the signing keys (`SIGNING_KEYS_SECRET_ARN`, cached), the
@@ -52,6 +52,8 @@ impl Deps {
                 max_failures: config::parse_or("LOCKOUT_MAX_FAILURES", 5)?,
                 window: TimeDelta::seconds(config::parse_or("LOCKOUT_WINDOW_SECONDS", 900)?),
             },
+            // The signing functions send no account email.
+            emails: EmailPolicy::default(),
         };
         let sdk = aws::sdk_config().await;
         let keys = SigningKeys::secret(&sdk, keys_secret);
@@ -96,6 +98,13 @@ impl PublicKeys {
             id,
         })
     }
+}
+
+fn emails_from_env() -> Result<EmailPolicy, config::ConfigError> {
+    Ok(EmailPolicy {
+        cooldown: TimeDelta::seconds(config::parse_or("EMAIL_COOLDOWN_SECONDS", 60)?),
+        daily_cap: config::parse_or("EMAIL_DAILY_CAP", 5)?,
+    })
 }
 
 fn cached_secrets(sdk: &aws_config::SdkConfig) -> Arc<CachedSecrets> {

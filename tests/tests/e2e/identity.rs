@@ -19,7 +19,7 @@ use shop_adapters::tokens::{AccessClaims, KeySet, sign};
 use shop_e2e::accounts::{
     SEEDED, SEEDED_PASSWORD, Shop, claims, code_in, login, register_verified, seed_accounts,
 };
-use shop_e2e::{LOCKOUT_WINDOW_SECS, REFRESH_GRACE_SECS, http, shop};
+use shop_e2e::{EMAIL_COOLDOWN_SECS, LOCKOUT_WINDOW_SECS, REFRESH_GRACE_SECS, http, shop};
 
 use crate::client::{BusTap, anonymous, as_user, bearer, suffix};
 
@@ -296,6 +296,58 @@ fn parallel_guesses_cannot_outrun_the_lockout() {
             429,
             "locked for the right password too"
         );
+    });
+}
+
+/// Waits out the test cloud's cooldown between two account emails to one address.
+async fn cooled_down() {
+    tokio::time::sleep(Duration::from_secs(EMAIL_COOLDOWN_SECS)).await;
+}
+
+#[test]
+fn parallel_requests_get_one_email_per_address_and_cooldown() {
+    // More requests in flight than the local cloud's instances, for an address with an
+    // account and one without: each is counted before anything is looked up or sent, so
+    // one cooldown sends at most one email, and the two addresses get the same answers.
+    shop().run(|cloud| async move {
+        let shop = shop_of(cloud);
+        let known = email("bombed");
+        register_verified(&shop, &known, "Bo Bombed", PASSWORD)
+            .await
+            .unwrap();
+        cooled_down().await;
+        let public = anonymous(cloud);
+        for address in [known.clone(), email("unknown-bombed")] {
+            let started = std::time::Instant::now();
+            let requests = (0..20).map(|_| {
+                let public = &public;
+                let body = json!({ "email": address });
+                async move { public.post("/api/auth/forgot-password", body).await }
+            });
+            let answers = futures::future::join_all(requests).await;
+            let elapsed = started.elapsed();
+            let status = |code: u16| answers.iter().filter(|a| a.status == code).count();
+            assert_eq!(status(202) + status(429), 20, "no other answer (no 5xx)");
+            let windows = elapsed.as_secs() / EMAIL_COOLDOWN_SECS + 1;
+            assert!(
+                status(202) >= 1 && status(202) as u64 <= windows,
+                "{} emails in {elapsed:?}",
+                status(202)
+            );
+            let refused = answers.iter().find(|a| a.status == 429).expect("a 429");
+            let retry_after: u64 = refused.header("retry-after").parse().unwrap();
+            assert!(
+                (1..=EMAIL_COOLDOWN_SECS).contains(&retry_after),
+                "{retry_after}"
+            );
+            if address == known {
+                shop.mail(&known, "Reset your password", 0).await.unwrap();
+                // Any other reset email would be delivered by now.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let mails = shop.mails(&known, "Reset your password").await.unwrap();
+                assert_eq!(mails.len(), status(202), "one email per 202");
+            }
+        }
     });
 }
 
@@ -620,6 +672,7 @@ fn identity_events_reach_the_bus_in_order_and_match_their_schemas() {
         shop.mail(&address, "Verify your email address", 0)
             .await
             .unwrap();
+        cooled_down().await;
         assert_eq!(
             public
                 .post("/api/auth/resend-verification", json!({"email": address}))
@@ -644,6 +697,7 @@ fn identity_events_reach_the_bus_in_order_and_match_their_schemas() {
                 .status,
             200
         );
+        cooled_down().await;
         assert_eq!(
             public
                 .post("/api/auth/forgot-password", json!({"email": address}))

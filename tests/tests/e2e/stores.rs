@@ -155,6 +155,14 @@ fn dynamodb_password_attempts_are_counted_per_window() {
 }
 
 #[test]
+fn dynamodb_emails_are_limited_per_cooldown_and_day() {
+    shop().run(|cloud| async move {
+        let (store, _) = accounts(cloud).await;
+        auth::contract::emails_are_limited_per_cooldown_and_day(&store).await;
+    });
+}
+
+#[test]
 fn dynamodb_profiles_are_created_once_and_updated_conditionally() {
     shop().run(|cloud| async move {
         let (store, table) = profiles(cloud).await;

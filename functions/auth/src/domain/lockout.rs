@@ -31,6 +31,69 @@ impl Default for LockoutPolicy {
     }
 }
 
+/// How often one address may be sent an account email (verification, password reset): at
+/// most one per `cooldown` and `daily_cap` per day. Each is a window of the lockout's kind —
+/// [`EmailPolicy::windows`] — counted before anything is sent, whether or not the address has
+/// an account, so the answer (202, or 429 with `Retry-After`) never tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailPolicy {
+    /// The least time between two emails to one address.
+    pub cooldown: TimeDelta,
+    /// Emails per address within a day.
+    pub daily_cap: u32,
+}
+
+impl Default for EmailPolicy {
+    fn default() -> Self {
+        Self {
+            cooldown: TimeDelta::seconds(60),
+            daily_cap: 5,
+        }
+    }
+}
+
+impl EmailPolicy {
+    /// The two windows an email is counted in, the short one first (so a burst is refused
+    /// before it spends the day's allowance).
+    pub fn windows(&self) -> [(EmailWindow, LockoutPolicy); 2] {
+        [
+            (
+                EmailWindow::Cooldown,
+                LockoutPolicy {
+                    max_failures: 1,
+                    window: self.cooldown,
+                },
+            ),
+            (
+                EmailWindow::Day,
+                LockoutPolicy {
+                    max_failures: self.daily_cap,
+                    window: TimeDelta::days(1),
+                },
+            ),
+        ]
+    }
+}
+
+/// Which of an address's two email windows (see [`EmailPolicy::windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EmailWindow {
+    /// The cooldown between two emails.
+    Cooldown,
+    /// The daily cap.
+    Day,
+}
+
+impl EmailWindow {
+    /// Its name in storage keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmailWindow::Cooldown => "COOLDOWN",
+            EmailWindow::Day => "DAY",
+        }
+    }
+}
+
 /// What counting one attempt decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {

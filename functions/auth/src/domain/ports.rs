@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::account::Account;
-use super::lockout::{Attempt, LockoutPolicy, LoginAttempts};
+use super::lockout::{Attempt, EmailPolicy, LockoutPolicy, LoginAttempts};
 use super::sessions::Session;
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
 
@@ -68,4 +68,15 @@ pub trait AccountStore: Send + Sync {
 
     /// Forgets the attempts of `email` (after a right password or a reset).
     async fn clear_failed_logins(&self, email: &str) -> Result<(), DomainError>;
+
+    /// Counts one account email to `email` at `now` in each of `policy`'s windows, as
+    /// [`AccountStore::count_attempt`] counts attempts (atomic, never failing on contention),
+    /// stopping at the first window that is full: [`Attempt::Locked`] then, and nothing may
+    /// be sent.
+    async fn count_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        policy: &EmailPolicy,
+    ) -> Result<Attempt, DomainError>;
 }

@@ -126,8 +126,13 @@ async fn verified(world: &World) -> String {
         request(fixture!("verify-email/ok"), Some(body), None),
     );
     assert_eq!(verified.status, 200, "{}", verified.body);
+    // Past the cooldown the registration's email started.
+    world.clock.advance(COOLDOWN);
     registered.body["userId"].as_str().unwrap().to_owned()
 }
+
+/// A little more than the account emails' cooldown.
+const COOLDOWN: Duration = Duration::from_secs(61);
 
 async fn login(world: &World, password: &str) -> Answer {
     let body = json!({"email": "Ann@example.com ", "password": password});
@@ -279,6 +284,7 @@ async fn verification_tokens_are_single_use_and_expire() {
         400
     );
     // A new token replaces the old one; the old one is refused.
+    world.clock.advance(COOLDOWN);
     let resend = request(fixture!("resend-verification/ok"), None, None);
     assert_eq!(
         call!(world, auth::accounts::resend_verification, resend).status,
@@ -297,7 +303,11 @@ async fn verification_tokens_are_single_use_and_expire() {
     );
 
     let resend = request(fixture!("resend-verification/ok"), None, None);
-    call!(world, auth::accounts::resend_verification, resend);
+    assert_eq!(
+        call!(world, auth::accounts::resend_verification, resend).status,
+        202,
+        "a day later"
+    );
     let newest = token_of(&world, "VerificationEmailRequested", "verificationToken");
     assert_eq!(
         call!(world, auth::accounts::verify_email, verify(&newest)).status,
@@ -327,12 +337,120 @@ async fn resend_and_forgot_answer_202_for_unknown_emails_without_events() {
         call!(world, auth::accounts::resend_verification, resend).status,
         202
     );
+    world.clock.advance(COOLDOWN);
     let forgot = request(fixture!("forgot-password/ok"), Some(body), None);
     assert_eq!(
         call!(world, auth::passwords::forgot_password, forgot).status,
         202
     );
     assert!(world.accounts.events().is_empty());
+}
+
+/// Asks for `route`'s email for `email`: the answer's status and `Retry-After`.
+async fn ask_email(world: &World, route: &str, email: &str) -> (u16, Option<String>) {
+    let body = Some(json!({ "email": email }));
+    let answer = match route {
+        "resend-verification" => call!(
+            world,
+            auth::accounts::resend_verification,
+            request(fixture!("resend-verification/ok"), body, None)
+        ),
+        _ => call!(
+            world,
+            auth::passwords::forgot_password,
+            request(fixture!("forgot-password/ok"), body, None)
+        ),
+    };
+    (answer.status, answer.retry_after)
+}
+
+#[tokio::test]
+async fn an_address_gets_one_account_email_per_cooldown_known_or_not() {
+    let world = world();
+    verified(&world).await;
+    for email in ["ann@example.com", "nobody@example.com"] {
+        assert_eq!(
+            ask_email(&world, "forgot-password", email).await,
+            (202, None)
+        );
+        // Whichever route asks next, within the cooldown: refused, and said when to retry.
+        for route in ["forgot-password", "resend-verification"] {
+            let (status, retry_after) = ask_email(&world, route, email).await;
+            assert_eq!(status, 429, "{route} {email}");
+            assert_eq!(retry_after.as_deref(), Some("60"), "{route} {email}");
+        }
+    }
+    let resets = |world: &World| {
+        world
+            .accounts
+            .events()
+            .iter()
+            .filter(|e| e.detail_type == "PasswordResetRequested")
+            .count()
+    };
+    assert_eq!(resets(&world), 1, "the refused requests sent nothing");
+
+    // The daily cap: five in all (the registration's included), one per cooldown.
+    for _ in 2..5 {
+        world.clock.advance(COOLDOWN);
+        assert_eq!(
+            ask_email(&world, "forgot-password", "ann@example.com")
+                .await
+                .0,
+            202
+        );
+    }
+    world.clock.advance(COOLDOWN);
+    let (status, retry_after) = ask_email(&world, "forgot-password", "ann@example.com").await;
+    assert_eq!(status, 429);
+    let retry_after: u64 = retry_after.unwrap().parse().unwrap();
+    assert!(
+        retry_after > 23 * 3600,
+        "until the day has passed: {retry_after}"
+    );
+    assert_eq!(resets(&world), 4);
+}
+
+#[tokio::test]
+async fn a_registration_sends_its_email_whatever_cooldown_is_running() {
+    // The attacker registers the victim's address and asks for a resend, starting the
+    // cooldown; the victim's own registration must still get its verification email.
+    let world = world();
+    let attacker = json!({"email": "ann@example.com", "password": "attacker's password", "fullName": "Mallory"});
+    let registered = call!(
+        world,
+        auth::accounts::register,
+        request(fixture!("register/ok"), Some(attacker), None)
+    );
+    assert_eq!(registered.status, 201);
+    world.clock.advance(COOLDOWN);
+    assert_eq!(
+        ask_email(&world, "resend-verification", "ann@example.com")
+            .await
+            .0,
+        202
+    );
+
+    let victim = call!(
+        world,
+        auth::accounts::register,
+        request(fixture!("register/ok"), None, None)
+    );
+    assert_eq!(victim.status, 201, "{}", victim.body);
+    let registrations = world
+        .accounts
+        .events()
+        .iter()
+        .filter(|e| e.detail_type == "UserRegistered")
+        .count();
+    assert_eq!(registrations, 2, "the victim's verification email is sent");
+    assert_eq!(
+        ask_email(&world, "resend-verification", "ann@example.com")
+            .await
+            .0,
+        429,
+        "and it starts a cooldown of its own"
+    );
 }
 
 #[tokio::test]

@@ -20,3 +20,8 @@ async fn memory_sessions_rotate_once_per_generation() {
 async fn memory_password_attempts_are_counted_per_window() {
     contract::password_attempts_are_counted_per_window(&MemoryAccounts::new()).await;
 }
+
+#[tokio::test]
+async fn memory_emails_are_limited_per_cooldown_and_day() {
+    contract::emails_are_limited_per_cooldown_and_day(&MemoryAccounts::new()).await;
+}
