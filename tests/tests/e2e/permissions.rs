@@ -1,6 +1,7 @@
-//! Who may do what, read from the expanded stacks: IAM and resource policies are not enforced
-//! by the local cloud, so these tests are what stands between a template change and a
-//! function that can read a secret, send mail or publish events it should not.
+//! Who may do what, read from the expanded stacks: IAM, resource policies and reserved
+//! concurrency are not enforced by the local cloud, so these tests are what stands between a
+//! template change and a function that can read a secret, send mail or publish events it
+//! should not (or a deploy that a new account's quotas refuse).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -290,6 +291,60 @@ async fn mail_may_be_sent_only_as_the_shops_sender() {
             "{role}: {statement}"
         );
     }
+}
+
+#[tokio::test]
+async fn auth_functions_reserve_concurrency_only_when_asked() {
+    // A new AWS account's concurrency quota is 10: any reservation by default would fail the
+    // deploy. The local cloud ignores reservations, so this reads what AWS would do.
+    let stacks = expanded_stacks().await;
+    let root = &stacks[0];
+    assert_eq!(
+        root.template["Parameters"]["AuthReservedConcurrency"]["Default"]
+            .to_string()
+            .trim_matches('"'),
+        "0"
+    );
+    let mut reserving = Vec::new();
+    for stack in stacks {
+        for (id, resource) in stack.template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if resource["Type"] != "AWS::Lambda::Function" {
+                continue;
+            }
+            let reserved = &resource["Properties"]["ReservedConcurrentExecutions"];
+            if stack.path != "root/AuthService" {
+                if !reserved.is_null() {
+                    reserving.push(format!("{}/{id}", stack.path));
+                }
+                continue;
+            }
+            assert_eq!(
+                reserved,
+                &serde_json::json!({"Fn::If": [
+                    "HasReservedConcurrency",
+                    {"Ref": "ReservedConcurrency"},
+                    {"Ref": "AWS::NoValue"}
+                ]}),
+                "{id}"
+            );
+            assert_eq!(
+                stack.passed.as_ref().unwrap()["ReservedConcurrency"],
+                serde_json::json!({"Ref": "AuthReservedConcurrency"})
+            );
+            assert_eq!(
+                stack.template["Conditions"]["HasReservedConcurrency"],
+                serde_json::json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]})
+            );
+        }
+    }
+    assert!(
+        reserving.is_empty(),
+        "reserve unconditionally: {reserving:?}"
+    );
 }
 
 #[test]
