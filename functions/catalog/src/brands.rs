@@ -15,6 +15,7 @@ use crate::domain::{Brand, BrandCreated, BrandDeleted, BrandInput, BrandModified
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
+use shop_adapters::idempotency::idempotent;
 use shop_domain::{BrandId, DomainError};
 
 use crate::Deps;
@@ -37,8 +38,13 @@ pub async fn get_brand(deps: &Deps, req: Request) -> Result<Response<Body>, Erro
 }
 
 /// `POST /api/brands` (Admin): 201 with `Location` and `ETag`, and a `BrandCreated` event.
+/// With an `Idempotency-Key`, a retry answers the first response instead of creating again.
 pub async fn create_brand(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
-    respond(create(deps, &req).await)
+    let (requests, clock) = (deps.requests.as_ref(), deps.clock.as_ref());
+    idempotent(requests, clock, req, |req| async move {
+        respond(create(deps, &req).await)
+    })
+    .await
 }
 
 /// `PUT /api/brands/{id}` (Admin): replaces every writable field; 200 with the brand and its

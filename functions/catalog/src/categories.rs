@@ -19,6 +19,7 @@ use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use serde::Serialize;
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
+use shop_adapters::idempotency::idempotent;
 use shop_domain::{CategoryId, DomainError};
 
 use crate::Deps;
@@ -52,8 +53,13 @@ pub async fn get_category(deps: &Deps, req: Request) -> Result<Response<Body>, E
 
 /// `POST /api/categories` (Admin): 201 with `Location` and `ETag`, and a `CategoryCreated`
 /// event.
+/// With an `Idempotency-Key`, a retry answers the first response instead of creating again.
 pub async fn create_category(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
-    respond(create(deps, &req).await)
+    let (requests, clock) = (deps.requests.as_ref(), deps.clock.as_ref());
+    idempotent(requests, clock, req, |req| async move {
+        respond(create(deps, &req).await)
+    })
+    .await
 }
 
 /// `PUT /api/categories/{id}` (Admin): replaces every writable field; 200 with the category

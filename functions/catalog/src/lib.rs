@@ -26,6 +26,8 @@
 
 use std::sync::Arc;
 
+use shop_adapters::idempotency::IdempotencyStore;
+
 use crate::domain::{BrandStore, CategoryStore, ProductStore};
 use shop_domain::Clock;
 
@@ -55,4 +57,6 @@ pub struct Deps {
     pub brands: Arc<dyn BrandStore>,
     /// Timestamps of products and events.
     pub clock: Arc<dyn Clock>,
+    /// The `Idempotency-Key` records of the create routes (in the catalog's table).
+    pub requests: Arc<dyn IdempotencyStore>,
 }

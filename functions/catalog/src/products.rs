@@ -22,6 +22,7 @@ use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
+use shop_adapters::idempotency::idempotent;
 use shop_domain::{DomainError, ProductId};
 
 use crate::Deps;
@@ -57,8 +58,13 @@ pub async fn list_seller_products(deps: &Deps, req: Request) -> Result<Response<
 
 /// `POST /api/products` (Seller, Admin): 201 with `Location` and `ETag`; 422 when the
 /// category or brand does not exist.
+/// With an `Idempotency-Key`, a retry answers the first response instead of creating again.
 pub async fn create_product(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
-    respond(create(deps, &req).await)
+    let (requests, clock) = (deps.requests.as_ref(), deps.clock.as_ref());
+    idempotent(requests, clock, req, |req| async move {
+        respond(create(deps, &req).await)
+    })
+    .await
 }
 
 /// `PUT /api/products/{id}` (the owning Seller, Admin): replaces every writable field.

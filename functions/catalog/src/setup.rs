@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use shop_adapters::idempotency::DynamoIdempotency;
+
 use shop_adapters::secrets::CachedSecrets;
 use shop_adapters::{aws, config};
 use shop_domain::SystemClock;
@@ -39,16 +41,15 @@ impl Deps {
     }
 
     fn new(sdk: &aws_config::SdkConfig, table: String, cursor: CursorKey) -> Self {
-        let catalog = Arc::new(DynamoCatalog::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            table,
-            cursor,
-        ));
+        let client = aws_sdk_dynamodb::Client::new(sdk);
+        let requests = Arc::new(DynamoIdempotency::new(client.clone(), table.clone()));
+        let catalog = Arc::new(DynamoCatalog::new(client, table, cursor));
         Deps {
             products: catalog.clone(),
             categories: catalog.clone(),
             brands: catalog,
             clock: Arc::new(SystemClock),
+            requests,
         }
     }
 }

@@ -34,9 +34,14 @@ async fn list_inner(deps: &Deps, req: &Request) -> Handled {
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `POST /api/users/me/addresses`.
+/// `POST /api/users/me/addresses`. With an `Idempotency-Key`, a retry answers the first
+/// response instead of adding the address again.
 pub async fn create_my_address(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
-    respond(create_inner(deps, &req).await)
+    let (requests, clock) = (deps.requests.as_ref(), deps.clock.as_ref());
+    shop_adapters::idempotency::idempotent(requests, clock, req, |req| async move {
+        respond(create_inner(deps, &req).await)
+    })
+    .await
 }
 
 async fn create_inner(deps: &Deps, req: &Request) -> Handled {

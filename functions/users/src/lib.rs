@@ -38,4 +38,6 @@ pub struct Deps {
     pub profiles: Arc<dyn ProfileStore>,
     /// Timestamps.
     pub clock: Arc<dyn Clock>,
+    /// The `Idempotency-Key` records of `POST /api/users/me/addresses` (in the users table).
+    pub requests: Arc<dyn shop_adapters::idempotency::IdempotencyStore>,
 }

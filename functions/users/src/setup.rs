@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use shop_adapters::idempotency::DynamoIdempotency;
 use shop_adapters::{aws, config};
 use shop_domain::SystemClock;
 
@@ -14,11 +15,10 @@ impl Deps {
     pub async fn from_env() -> Result<Self, config::ConfigError> {
         let table = config::required("TABLE_NAME")?;
         let sdk = aws::sdk_config().await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Deps {
-            profiles: Arc::new(DynamoProfiles::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                table,
-            )),
+            requests: Arc::new(DynamoIdempotency::new(client.clone(), table.clone())),
+            profiles: Arc::new(DynamoProfiles::new(client, table)),
             clock: Arc::new(SystemClock),
         })
     }

@@ -34,6 +34,7 @@ pub mod config;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod http;
+pub mod idempotency;
 pub mod lambda;
 /// In-memory adapters, for tests only (feature `memory`; never in a function binary).
 #[cfg(any(test, feature = "memory"))]

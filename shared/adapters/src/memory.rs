@@ -11,6 +11,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use shop_domain::{Clock, DomainError, EventPublisher, HealthProbe, OutgoingEvent, SecretSource};
 
+use crate::idempotency::{
+    Claim, IN_PROGRESS_LEASE, IdempotencyStore, RECORD_LIFETIME, StoredResponse,
+};
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A test that panicked while holding the lock should not cascade into unrelated asserts.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -210,5 +214,81 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(60));
         assert_eq!((clock.now() - start).num_seconds(), 60);
+    }
+}
+
+/// Idempotency records in a map, with the DynamoDB adapter's rules (expiry, lease, fingerprint).
+#[derive(Debug, Default)]
+pub struct MemoryIdempotency {
+    records: Mutex<HashMap<String, MemoryRecord>>,
+}
+
+#[derive(Debug, Clone)]
+struct MemoryRecord {
+    fingerprint: String,
+    lease_ends: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    response: Option<StoredResponse>,
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotency {
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, DomainError> {
+        let mut records = lock(&self.records);
+        if let Some(found) = records.get(key) {
+            let lapsed =
+                found.expires <= now || (found.response.is_none() && found.lease_ends <= now);
+            if !lapsed {
+                return Ok(if found.fingerprint != fingerprint {
+                    Claim::Mismatch
+                } else {
+                    match &found.response {
+                        Some(response) => Claim::Completed(response.clone()),
+                        None => Claim::InProgress,
+                    }
+                });
+            }
+        }
+        records.insert(
+            key.to_owned(),
+            MemoryRecord {
+                fingerprint: fingerprint.to_owned(),
+                lease_ends: now + IN_PROGRESS_LEASE,
+                expires: now + RECORD_LIFETIME,
+                response: None,
+            },
+        );
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+    ) -> Result<(), DomainError> {
+        match lock(&self.records).get_mut(key) {
+            Some(found) if found.fingerprint == fingerprint => {
+                found.response = Some(response.clone());
+                Ok(())
+            }
+            _ => Err(DomainError::Conflict("the claim is gone".to_owned())),
+        }
+    }
+
+    async fn release(&self, key: &str, fingerprint: &str) -> Result<(), DomainError> {
+        let mut records = lock(&self.records);
+        if records
+            .get(key)
+            .is_some_and(|r| r.fingerprint == fingerprint && r.response.is_none())
+        {
+            records.remove(key);
+        }
+        Ok(())
     }
 }

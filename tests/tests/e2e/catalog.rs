@@ -478,3 +478,84 @@ fn catalog_events_reach_the_bus_in_order_and_match_their_schemas() {
         assert_eq!(ours[1]["detail"]["data"]["changedFields"], json!(["price"]));
     });
 }
+
+#[test]
+fn retries_with_an_idempotency_key_create_once() {
+    // More requests with one key in flight than the local cloud's instances: one claims the
+    // key (a conditional put), the others are told it is in progress or get its response.
+    shop().run(|cloud| async move {
+        let admin = as_user(cloud, "Admin", "local-admin").await;
+        let seller = as_user(cloud, "Seller", &format!("seller-{}", suffix())).await;
+        let public = anonymous(cloud);
+        let f = fixture(&admin).await;
+        let key = format!("key-{}", suffix());
+        let body = product_body(&f, "Retried Runner", 4999, &f.shoes);
+        let tries = (0..8).map(|_| {
+            let (seller, body, key) = (&seller, body.clone(), key.clone());
+            async move {
+                let headers = [("idempotency-key", key.as_str())];
+                seller
+                    .send(Method::POST, "/api/products", Some(body), &headers)
+                    .await
+            }
+        });
+        let answers = futures::future::join_all(tries).await;
+        let created: Vec<_> = answers.iter().filter(|a| a.status == 201).collect();
+        assert!(
+            answers.iter().all(|a| a.status == 201 || a.status == 409),
+            "{:?}",
+            answers.iter().map(|a| a.status).collect::<Vec<_>>()
+        );
+        assert!(!created.is_empty());
+        for answer in answers.iter().filter(|a| a.status == 409) {
+            assert_eq!(answer.header("retry-after"), "1");
+        }
+        // Once done, every retry is the first response again, marked as a replay.
+        let headers = [("idempotency-key", key.as_str())];
+        let again = seller
+            .send(Method::POST, "/api/products", Some(body.clone()), &headers)
+            .await;
+        assert_eq!(again.status, 201);
+        assert_eq!(again.header("idempotent-replayed"), "true");
+        assert_eq!(again.body, created[0].body);
+        let listed = walk(&public, id(&f.brand), "pageSize=50".to_owned()).await;
+        assert_eq!(
+            listed.len(),
+            1,
+            "one product however many retries: {listed:?}"
+        );
+
+        let changed = json!({"name": "Another Runner"});
+        let other = seller
+            .send(Method::POST, "/api/products", Some(changed), &headers)
+            .await;
+        assert_eq!(other.status, 422, "{}", other.body);
+        // Keys are per caller: the admin's same key is a new request.
+        let brand = json!({"name": format!("Brand {}", suffix())});
+        let first = admin
+            .send(Method::POST, "/api/brands", Some(brand.clone()), &headers)
+            .await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        assert!(first.headers.get("idempotent-replayed").is_none());
+        let second = admin
+            .send(Method::POST, "/api/brands", Some(brand), &headers)
+            .await;
+        assert_eq!(second.status, 201);
+        assert_eq!(second.body, first.body);
+        let category = json!({"name": format!("Cat {}", suffix())});
+        let third = admin
+            .send(
+                Method::POST,
+                "/api/categories",
+                Some(category.clone()),
+                &headers,
+            )
+            .await;
+        let fourth = admin
+            .send(Method::POST, "/api/categories", Some(category), &headers)
+            .await;
+        assert_eq!(third.status, 201, "{}", third.body);
+        assert_eq!(fourth.header("idempotent-replayed"), "true");
+        assert_eq!(fourth.body, third.body);
+    });
+}

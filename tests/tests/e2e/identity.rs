@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use localcloud::LocalCloud;
+use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shop_adapters::tokens::{AccessClaims, KeySet, sign};
@@ -519,11 +520,18 @@ fn roles_addresses_and_ownership() {
         assert_eq!(first.body["isDefault"], true);
         assert_eq!(first.body["country"], "IE");
         let first_id = first.body["addressId"].as_str().unwrap().to_owned();
-        let second = ann_client.post("/api/users/me/addresses", address(2, true)).await;
+        // A retry with the first request's Idempotency-Key adds nothing: the first answer again.
+        let key = [("idempotency-key", "address-2")];
+        let path = "/api/users/me/addresses";
+        let second = ann_client.send(Method::POST, path, Some(address(2, true)), &key).await;
+        let retried = ann_client.send(Method::POST, path, Some(address(2, true)), &key).await;
+        assert_eq!(retried.header("idempotent-replayed"), "true");
+        assert_eq!((retried.status, &retried.body), (second.status, &second.body));
         let second_id = second.body["addressId"].as_str().unwrap().to_owned();
         let list = ann_client.get("/api/users/me/addresses").await.body;
         let defaults: Vec<_> = list["items"].as_array().unwrap().iter().filter(|a| a["isDefault"] == true).map(|a| a["addressId"].clone()).collect();
         assert_eq!(defaults, [json!(second_id)]);
+        assert_eq!(list["items"].as_array().unwrap().len(), 2, "the retry added nothing");
         let bad = ann_client.post("/api/users/me/addresses", json!({"fullName": "", "line1": "x", "city": "x", "postalCode": "1", "country": "XX"})).await;
         assert_eq!(bad.status, 400);
 

@@ -155,6 +155,18 @@ fn dynamodb_password_attempts_are_counted_per_window() {
 }
 
 #[test]
+fn dynamodb_idempotency_claims_are_exclusive_and_completed_once() {
+    shop().run(|cloud| async move {
+        let table = copy_of(cloud, "CatalogTable").await;
+        let store = shop_adapters::idempotency::DynamoIdempotency::new(
+            Client::new(&cloud.sdk_config()),
+            table,
+        );
+        shop_adapters::idempotency::contract::claims_are_exclusive_and_completed_once(&store).await;
+    });
+}
+
+#[test]
 fn dynamodb_emails_are_limited_per_cooldown_and_day() {
     shop().run(|cloud| async move {
         let (store, _) = accounts(cloud).await;

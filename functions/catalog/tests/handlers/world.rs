@@ -59,6 +59,7 @@ pub fn empty_world() -> World {
         categories: catalog.clone(),
         brands: catalog.clone(),
         clock: clock.clone(),
+        requests: Arc::new(shop_adapters::memory::MemoryIdempotency::default()),
     };
     World {
         deps,

@@ -37,6 +37,7 @@ fn world() -> World {
     let deps = Deps {
         profiles: profiles.clone(),
         clock: clock.clone(),
+        requests: Arc::new(shop_adapters::memory::MemoryIdempotency::default()),
     };
     World {
         deps,
