@@ -40,8 +40,9 @@ tools: $(VENV)/.tools ## install the deploy/lint tools (sam, cargo-lambda) into 
 build: ## build every function and the local cloud (debug, native)
 	$(CARGO) build --workspace --bins
 
+# `ready` is printed once the seed has run; VERBOSE=1 lists every resource not emulated.
 dev: venv build ## run the shop locally with a seeded catalog: API on :3000, AWS edge on :4566 (Ctrl-C stops it)
-	$(BIN)/localcloud --no-build --edge-port $(EDGE_PORT) --after-ready "$(BIN)/seed"
+	$(BIN)/localcloud --no-build --edge-port $(EDGE_PORT) --after-ready "$(BIN)/seed" $(if $(VERBOSE),--verbose)
 
 seed: build ## add N generated products to the running shop (`make seed N=10000`; needs `make dev`)
 	$(BIN)/seed $(N)

@@ -55,6 +55,9 @@ pub struct CloudConfig {
     pub parameters: BTreeMap<String, String>,
     /// Instances each function may run at once.
     pub max_concurrency: usize,
+    /// Report every resource that is not emulated on a line of its own, instead of one summary
+    /// line ([`Stack::skipped_summary`]).
+    pub verbose: bool,
 }
 
 impl CloudConfig {
@@ -74,6 +77,7 @@ impl CloudConfig {
             region: "us-east-1".to_owned(),
             parameters: BTreeMap::new(),
             max_concurrency: 4,
+            verbose: false,
         }
     }
 }
@@ -174,6 +178,15 @@ impl LocalCloud {
             depth: 0,
         };
         let stack = provision::provision(&expanded, &context, progress).await?;
+        if config.verbose {
+            for (logical_id, resource_type) in &stack.skipped {
+                progress(&format!(
+                    "skipped (not emulated): {resource_type} {logical_id}"
+                ));
+            }
+        } else if let Some(summary) = stack.skipped_summary() {
+            progress(&summary);
+        }
         for name in host.functions() {
             host.warm(&name)
                 .await
@@ -190,8 +203,8 @@ impl LocalCloud {
         .await?;
 
         let gateway = Gateway::from_stack(&stack, host.clone())?;
-        for (logical_id, _, routes) in gateway.apis() {
-            progress(&format!("API {logical_id}: {} routes", routes.len()));
+        for line in gateway.summary() {
+            progress(&line);
         }
         let api_url = format!("http://localhost:{}", api_listener.local_addr()?.port());
         let stop_gateway = spawn_server("the API Gateway", |stopped| {

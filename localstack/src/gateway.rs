@@ -1,12 +1,16 @@
 //! API Gateway (HTTP API, payload format 2.0) in front of the local functions.
 //!
 //! [`Gateway::from_stack`] reads every `AWS::ApiGatewayV2::Api` of the provisioned [`Stack`]:
-//! SAM has already turned the template's `HttpApi` events into an OpenAPI `Body` (routes, Lambda
-//! integrations, JWT authorizers, CORS), so that document is the only source of routes. [`serve`]
-//! then answers HTTP like API Gateway does:
+//! its routes come from its OpenAPI `Body` (what SAM makes of `HttpApi` events: routes, Lambda
+//! integrations, JWT authorizers, CORS) or, for a plain API, from the `Route`, `Integration` and
+//! `Authorizer` resources that name it; its limits from its stage. [`serve`] then answers HTTP
+//! like API Gateway does:
 //!
 //! - route selection ([`routes`]): most specific path, exact method before `ANY`, `$default` last;
 //!   no route → `404 {"message":"Not Found"}`;
+//! - route throttling ([`throttle`]): the `$default` stage's `DefaultRouteSettings` and
+//!   `RouteSettings` give each route a token bucket shared by all its callers; an empty bucket →
+//!   `429 {"message":"Too Many Requests"}` before the authorizer or the function runs;
 //! - CORS ([`cors`]): preflights answered by the gateway, configured headers on every response;
 //! - JWT authorizers ([`jwt`]): discovery + JWKS over HTTP, `401`/`403` exactly where AWS gives
 //!   them, claims in `requestContext.authorizer.jwt`;
@@ -31,6 +35,7 @@
 mod cors;
 mod jwt;
 mod routes;
+mod throttle;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -52,6 +57,8 @@ use serde_json::{Map, Value, json};
 use self::cors::Cors;
 use self::jwt::{Authorized, Denied, JwtAuthorizer};
 use self::routes::{Api, Authorization};
+use self::throttle::StageThrottling;
+pub use self::throttle::Throttle;
 use crate::ACCOUNT_ID;
 use crate::host::{FunctionHost, InvokeError, InvokeOutcome, MAX_PAYLOAD_BYTES};
 use crate::provision::Stack;
@@ -103,10 +110,21 @@ impl Gateway {
                         format!("cannot read the routes of the HTTP API {logical_id}")
                     })?,
             };
-            let api = Api::from_body(logical_id, &resource.physical_id, &body, |name, config| {
-                JwtAuthorizer::from_openapi(name, config, client.clone()).map(Arc::new)
-            })
-            .with_context(|| format!("cannot read the routes of the HTTP API {logical_id}"))?;
+            let mut api =
+                Api::from_body(logical_id, &resource.physical_id, &body, |name, config| {
+                    JwtAuthorizer::from_openapi(name, config, client.clone()).map(Arc::new)
+                })
+                .with_context(|| format!("cannot read the routes of the HTTP API {logical_id}"))?;
+            if let Some((stage_id, stage)) = served_stage(stack, &resource.physical_id) {
+                let throttling = StageThrottling::from_stage(&stage.properties)
+                    .and_then(|throttling| api.throttle(&throttling).map(|()| throttling))
+                    .with_context(|| {
+                        format!(
+                            "cannot read the throttling of {stage_id}, the stage of {logical_id}"
+                        )
+                    })?;
+                api.default_throttle = throttling.default_throttle();
+            }
             apis.push(api);
         }
         Ok(Self { apis, host })
@@ -124,6 +142,55 @@ impl Gateway {
                     .collect();
                 keys.sort();
                 (api.logical_id.clone(), api.api_id.clone(), keys)
+            })
+            .collect()
+    }
+
+    /// `(API logical id, route key, limits)` of every throttled route, for printing and tests.
+    pub fn throttles(&self) -> Vec<(String, String, Throttle)> {
+        let mut throttles = Vec::new();
+        for api in &self.apis {
+            for route in &api.routes {
+                if let Some(bucket) = &route.throttle {
+                    throttles.push((
+                        api.logical_id.clone(),
+                        route.route_key.clone(),
+                        bucket.throttle(),
+                    ));
+                }
+            }
+        }
+        throttles.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        throttles
+    }
+
+    /// One line per API for the runner to print: its routes and how they are throttled (the
+    /// stage's default, then each route whose limits differ from it).
+    pub fn summary(&self) -> Vec<String> {
+        self.apis
+            .iter()
+            .map(|api| {
+                let mut line = format!("API {}: {} routes", api.logical_id, api.routes.len());
+                match api.default_throttle {
+                    Some(throttle) => line.push_str(&format!(", each throttled at {throttle}")),
+                    None => line.push_str(", no default throttle"),
+                }
+                let mut own: Vec<String> = api
+                    .routes
+                    .iter()
+                    .filter_map(|route| {
+                        let throttle = route.throttle.as_ref().map(|bucket| bucket.throttle());
+                        (throttle != api.default_throttle).then(|| match throttle {
+                            Some(throttle) => format!("{} {throttle}", route.route_key),
+                            None => format!("{} not throttled", route.route_key),
+                        })
+                    })
+                    .collect();
+                own.sort();
+                if !own.is_empty() {
+                    line.push_str(&format!("; own limits: {}", own.join(", ")));
+                }
+                line
             })
             .collect()
     }
@@ -163,6 +230,25 @@ impl Gateway {
             })
             .or_else(|| self.apis.first())
     }
+}
+
+/// The stage the gateway serves for the API whose id is `api_id`: its `$default` stage, else
+/// its first (the local gateway has no stage paths), with its logical id.
+fn served_stage<'a>(
+    stack: &'a Stack,
+    api_id: &str,
+) -> Option<(&'a str, &'a crate::provision::ProvisionedResource)> {
+    let mut stages = stack.resources.iter().filter(|(_, resource)| {
+        resource.resource_type == "AWS::ApiGatewayV2::Stage"
+            && resource.properties.get("ApiId").and_then(Value::as_str) == Some(api_id)
+    });
+    let first = stages.clone().next();
+    stages
+        .find(|(_, stage)| {
+            stage.properties.get("StageName").and_then(Value::as_str) == Some("$default")
+        })
+        .or(first)
+        .map(|(id, stage)| (id.as_str(), stage))
 }
 
 /// Serves `gateway` on `listener` until `shutdown` completes (then lets open requests finish).
@@ -279,6 +365,15 @@ async fn route(host: &FunctionHost, request: GatewayRequest<'_>) -> Response {
         return gateway_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let route = selected.route;
+    // API Gateway throttles before it authorizes or integrates: a throttled request costs the
+    // backend nothing.
+    if route
+        .throttle
+        .as_ref()
+        .is_some_and(|bucket| !bucket.try_take())
+    {
+        return gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
     let query: Vec<(String, String)> = form_urlencoded::parse(request.raw_query.as_bytes())
         .into_owned()
         .collect();

@@ -11,8 +11,12 @@
 //!   process with exactly the environment the template gives its function;
 //! - [`edge`] is the AWS edge (like LocalStack's :4566): Lambda `Invoke` goes to the host, every
 //!   other call to moto, and every email sent through SES/SESv2 lands in the [`mailbox`];
+//! - [`gateway`] is the API Gateway in front of the functions: routes, JWT authorizers, CORS and
+//!   route throttling from the template;
 //! - [`cloud`] composes them: [`cloud::LocalCloud::start`] brings everything up and dropping the
-//!   handle stops everything it started.
+//!   handle stops everything it started;
+//! - [`ready`] is what the `localcloud` binary prints once the cloud is up (after its
+//!   after-ready command, such as `make dev`'s seed, has run).
 
 pub mod cfn_response;
 pub mod cloud;
@@ -24,6 +28,7 @@ pub mod mappings;
 pub mod moto;
 pub mod procs;
 pub mod provision;
+pub mod ready;
 pub mod template;
 pub mod testing;
 pub mod token;

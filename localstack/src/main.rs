@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use localcloud::token::{self, RunState};
-use localcloud::{CloudConfig, LocalCloud};
+use localcloud::{CloudConfig, LocalCloud, ready};
 
 /// The shop's docker-less local cloud: moto + the real function binaries + an AWS edge.
 #[derive(Parser, Debug)]
@@ -42,10 +42,14 @@ struct Args {
     /// Do not run `cargo build --workspace --bins` first.
     #[arg(long)]
     no_build: bool,
-    /// A shell command to run once the cloud is ready (e.g. a seed), with `API_URL` and
-    /// `AWS_ENDPOINT_URL` set; the cloud keeps running whatever it answers.
+    /// A shell command to run once the cloud is up (e.g. a seed), with `API_URL` and
+    /// `AWS_ENDPOINT_URL` set: its output is shown as it runs, `ready` is printed when it has
+    /// finished, and the cloud keeps running whatever it answers.
     #[arg(long, value_name = "COMMAND")]
     after_ready: Option<String>,
+    /// List every resource the local cloud does not emulate, instead of a one-line summary.
+    #[arg(long)]
+    verbose: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -88,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
     config.max_concurrency = args.concurrency.max(1);
     config.build = !args.no_build;
     config.parameters = parse_parameters(&args.parameters)?;
+    config.verbose = args.verbose;
 
     let cloud = LocalCloud::start(config, |line| eprintln!("localcloud: {line}")).await?;
     let stack = cloud.stack();
@@ -98,48 +103,26 @@ async fn main() -> anyhow::Result<()> {
         outputs: stack.outputs.clone(),
     };
     state.save(&root)?;
-    println!("localcloud: ready");
-    println!(
-        "  API:       {}  (curl {}/api/health)",
-        cloud.api_url(),
-        cloud.api_url()
-    );
-    println!(
-        "  AWS edge:  {}  (aws --endpoint-url {} ...)",
-        cloud.edge_url(),
-        cloud.edge_url()
-    );
-    println!(
-        "  mailbox:   {}/_localcloud/mailbox?to=<address>",
-        cloud.edge_url()
-    );
-    for (name, value) in &stack.outputs {
-        println!(
-            "  output {name}: {}",
-            value
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| value.to_string())
-        );
-    }
-    if let Some(command) = &args.after_ready {
-        let status = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .env("API_URL", cloud.api_url())
-            .env("AWS_ENDPOINT_URL", cloud.edge_url())
-            .kill_on_drop(true)
-            .status()
-            .await;
-        match status {
-            Ok(status) if status.success() => {}
-            Ok(status) => eprintln!("localcloud: `{command}` failed ({status}); still running"),
-            Err(error) => eprintln!("localcloud: cannot run `{command}`: {error}; still running"),
-        }
-    }
-    println!("Press Ctrl-C to stop.");
+    // Signals are caught from here on, so Ctrl-C during the after-ready command stops it and
+    // everything else as cleanly as later.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let announced = async {
+        let endpoints = ready::Endpoints {
+            api_url: cloud.api_url(),
+            edge_url: cloud.edge_url(),
+            outputs: &stack.outputs,
+        };
+        ready::announce(
+            &endpoints,
+            args.after_ready.as_deref(),
+            &mut std::io::stdout(),
+        )
+        .await?;
+        println!("Press Ctrl-C to stop.");
+        std::future::pending::<std::io::Result<()>>().await
+    };
     tokio::select! {
+        announced = announced => announced?,
         signal = tokio::signal::ctrl_c() => signal?,
         _ = terminate.recv() => {}
     }

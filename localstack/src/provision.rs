@@ -76,6 +76,31 @@ impl Stack {
     pub fn output(&self, name: &str) -> Option<&str> {
         self.outputs.get(name).and_then(Value::as_str)
     }
+
+    /// One line on the resources that are not emulated: how many, and how many of each type
+    /// (most first); `None` when every resource is. Sixty lines of "skipped" would bury what
+    /// the runner has to say; `localcloud --verbose` lists them one by one instead.
+    pub fn skipped_summary(&self) -> Option<String> {
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, resource_type) in &self.skipped {
+            *by_type.entry(resource_type.as_str()).or_default() += 1;
+        }
+        let mut by_type: Vec<(&str, usize)> = by_type.into_iter().collect();
+        by_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let types: Vec<String> = by_type
+            .iter()
+            .map(|(resource_type, count)| format!("{resource_type} ×{count}"))
+            .collect();
+        let count = self.skipped.len();
+        let resources = if count == 1 { "resource" } else { "resources" };
+        Some(format!(
+            "skipped {count} {resources} the local cloud does not emulate ({}); --verbose lists them",
+            types.join(", ")
+        ))
+    }
 }
 
 /// One provisioned (or synthesized, when not emulated) resource.
@@ -220,9 +245,7 @@ async fn provision_at(
             };
             let mut synthesized = resource.placeholder(&properties);
             synthesized.properties = properties;
-            progress(&format!(
-                "skipped (not emulated): {resource_type} {logical_id}"
-            ));
+            // Listed all at once by the caller (`Stack::skipped_summary`, or one line each).
             resolver.add_placeholder(&logical_id, synthesized.provisioned());
             stack
                 .skipped
@@ -1758,5 +1781,36 @@ mod tests {
         assert!(emulated("AWS::CloudFormation::CustomResource"));
         assert!(!emulated("AWS::IAM::Role"));
         assert!(!emulated("AWS::ApiGatewayV2::Api"));
+    }
+
+    #[test]
+    fn the_skipped_resources_are_summed_up_by_type_most_first() {
+        let skipped = |types: &[&str]| Stack {
+            skipped: types
+                .iter()
+                .enumerate()
+                .map(|(n, kind)| (format!("Resource{n}"), (*kind).to_owned()))
+                .collect(),
+            ..Stack::default()
+        };
+        let stack = skipped(&[
+            "AWS::IAM::Role",
+            "AWS::CloudWatch::Alarm",
+            "AWS::Logs::LogGroup",
+            "AWS::CloudWatch::Alarm",
+            "AWS::IAM::Role",
+            "AWS::CloudWatch::Alarm",
+        ]);
+        assert_eq!(
+            stack.skipped_summary().unwrap(),
+            "skipped 6 resources the local cloud does not emulate (AWS::CloudWatch::Alarm ×3, \
+             AWS::IAM::Role ×2, AWS::Logs::LogGroup ×1); --verbose lists them"
+        );
+        assert_eq!(
+            skipped(&["AWS::IAM::Role"]).skipped_summary().unwrap(),
+            "skipped 1 resource the local cloud does not emulate (AWS::IAM::Role ×1); \
+             --verbose lists them"
+        );
+        assert_eq!(skipped(&[]).skipped_summary(), None);
     }
 }

@@ -46,6 +46,17 @@ pub fn shop() -> &'static SharedCloud {
                 REFRESH_GRACE_SECS.to_string(),
             ),
         ]);
+        // The tests register and log in faster than people do, all from one machine: the login
+        // and account-email routes get the stage's default limits instead of their own tighter
+        // ones (tests/tests/e2e/gateway.rs starts a shop of its own to test those).
+        for route in ["Login", "AccountEmail"] {
+            config
+                .parameters
+                .insert(format!("{route}ThrottleRateLimit"), "500".to_owned());
+            config
+                .parameters
+                .insert(format!("{route}ThrottleBurstLimit"), "1000".to_owned());
+        }
         if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
             config.bin_dir = PathBuf::from(target).join("debug");
         }

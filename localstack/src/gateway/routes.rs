@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::cors::Cors;
 use super::jwt::JwtAuthorizer;
+use super::throttle::{StageThrottling, TokenBucket};
 use crate::provision::ProvisionedResource;
 
 /// The OpenAPI keys that name an operation, and the method each stands for (`None` = ANY).
@@ -46,6 +47,8 @@ pub(crate) struct Api {
     pub cors: Option<Cors>,
     /// The routes, in no particular order ([`Api::select`] picks).
     pub routes: Vec<Route>,
+    /// The stage's `DefaultRouteSettings` limits, when it sets both (what most routes get).
+    pub default_throttle: Option<super::Throttle>,
 }
 
 /// A route's authorization.
@@ -76,6 +79,8 @@ pub(crate) struct Route {
     pub function: String,
     /// Who may call it.
     pub authorization: Authorization,
+    /// The route's token bucket, when its stage throttles it ([`Api::throttle`]).
+    pub throttle: Option<Arc<TokenBucket>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,6 +179,7 @@ impl Api {
                         authorization: Authorization::Unsupported(
                             "a non-Lambda integration".to_owned(),
                         ),
+                        throttle: None,
                     });
                     continue;
                 };
@@ -194,6 +200,7 @@ impl Api {
                     path: parsed_path.clone(),
                     function,
                     authorization: authorization(security, &authorizations)?,
+                    throttle: None,
                 });
             }
         }
@@ -207,7 +214,26 @@ impl Api {
             api_id: api_id.to_owned(),
             cors,
             routes,
+            default_throttle: None,
         })
+    }
+
+    /// Gives every route a token bucket of the limits `stage` sets for it. Like CloudFormation,
+    /// refuses `RouteSettings` for a route key the API does not have (a typo would otherwise
+    /// leave the route unprotected).
+    pub fn throttle(&mut self, stage: &StageThrottling) -> anyhow::Result<()> {
+        if let Some(unknown) = stage
+            .named_routes()
+            .find(|key| !self.routes.iter().any(|route| route.route_key == *key))
+        {
+            bail!("RouteSettings names {unknown}, which is not a route of this API");
+        }
+        for route in &mut self.routes {
+            route.throttle = stage
+                .throttle(&route.route_key)
+                .map(|throttle| Arc::new(TokenBucket::new(throttle)));
+        }
+        Ok(())
     }
 
     /// The route API Gateway would pick for `method` and the raw (undecoded) `path`.
@@ -562,6 +588,40 @@ mod tests {
         assert_eq!(key(&api, "GET", "/things/1").unwrap().0, "GET /things/{id}");
         assert_eq!(key(&api, "POST", "/things/1").unwrap().0, "$default");
         assert_eq!(key(&api, "GET", "/").unwrap().0, "$default");
+    }
+
+    #[test]
+    fn each_route_gets_a_bucket_of_its_own_and_route_settings_must_name_a_route() {
+        let mut api = api(&[("/login", "post"), ("/health", "get")]);
+        let stage =
+            |settings: Value| StageThrottling::from_stage(settings.as_object().unwrap()).unwrap();
+        api.throttle(&stage(json!({
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200},
+            "RouteSettings": {"POST /login": {"ThrottlingRateLimit": 0, "ThrottlingBurstLimit": 1}},
+        })))
+        .unwrap();
+        let bucket = |method: &str, path: &str| {
+            api.select(method, path)
+                .unwrap()
+                .route
+                .throttle
+                .clone()
+                .unwrap()
+        };
+        assert!(bucket("POST", "/login").try_take());
+        assert!(
+            !bucket("POST", "/login").try_take(),
+            "one bucket per route, kept"
+        );
+        assert!(
+            bucket("GET", "/health").try_take(),
+            "not the login route's bucket"
+        );
+        assert_eq!(bucket("GET", "/health").throttle().burst, 200);
+
+        let typo = stage(json!({"RouteSettings": {"POST /logn": {"ThrottlingBurstLimit": 1}}}));
+        let error = api.throttle(&typo).unwrap_err().to_string();
+        assert!(error.contains("POST /logn"), "{error}");
     }
 
     #[test]
