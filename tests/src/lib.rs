@@ -22,6 +22,8 @@ pub fn repo_root() -> PathBuf {
 
 /// The login lockout window of the test cloud (the template's default is 900 s).
 pub const LOCKOUT_WINDOW_SECS: u64 = 4;
+/// The account emails' cooldown in the test cloud (the template's default is 60 s).
+pub const EMAIL_COOLDOWN_SECS: u64 = 2;
 /// The refresh grace period of the test cloud (the template's default is 10 s).
 pub const REFRESH_GRACE_SECS: u64 = 5;
 
@@ -44,6 +46,10 @@ pub fn shop() -> &'static SharedCloud {
             (
                 "RefreshGraceSeconds".to_owned(),
                 REFRESH_GRACE_SECS.to_string(),
+            ),
+            (
+                "EmailCooldownSeconds".to_owned(),
+                EMAIL_COOLDOWN_SECS.to_string(),
             ),
         ]);
         // The tests register and log in faster than people do, all from one machine: the login
