@@ -6,6 +6,10 @@ use serde_json::Value;
 use shop_adapters::tokens::verify;
 use shop_e2e::{http, shop};
 
+async fn get_json(url: String) -> Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
 #[test]
 fn the_issuer_publishes_discovery_and_jwks_that_verify_a_local_token() {
     shop().run(|cloud| async move {
@@ -17,37 +21,16 @@ fn the_issuer_publishes_discovery_and_jwks_that_verify_a_local_token() {
             issuer.starts_with(cloud.edge_url()),
             "locally the issuer is served through the edge: {issuer}"
         );
-        let discovery: Value = http()
-            .get(format!("{issuer}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let discovery = get_json(format!("{issuer}/.well-known/openid-configuration")).await;
         assert_eq!(discovery["issuer"], issuer);
         let jwks_uri = discovery["jwks_uri"].as_str().expect("a jwks_uri");
-        let jwks: Value = http()
-            .get(jwks_uri)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks = get_json(jwks_uri.to_owned()).await;
         assert!(
             jwks["keys"].as_array().is_some_and(|keys| keys.len() >= 2),
             "{jwks}"
         );
         // The API's own JWKS route serves the key manager's public copy: the same keys.
-        let served: Value = http()
-            .get(format!("{}/.well-known/jwks.json", cloud.api_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let served = get_json(format!("{}/.well-known/jwks.json", cloud.api_url())).await;
         assert_eq!(served, jwks);
 
         let token = localcloud::token::mint(
