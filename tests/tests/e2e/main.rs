@@ -5,6 +5,7 @@ mod adapters;
 mod catalog;
 
 mod client;
+mod fuzz;
 mod gateway;
 mod identity;
 mod openapi;

@@ -118,3 +118,23 @@ async fn every_protected_route_documents_the_gateways_401_and_403() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_operation_documents_what_the_gateway_answers_on_any_route() {
+    let spec = openapi().await;
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if method == "parameters" || method.starts_with("x-") {
+                continue;
+            }
+            // Throttling, a failed function, and (but for the health reports, which answer
+            // 503 themselves) a function that timed out.
+            for status in ["429", "500", "503"] {
+                assert!(
+                    operation["responses"].get(status).is_some(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+    }
+}
