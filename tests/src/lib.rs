@@ -32,10 +32,7 @@ pub const REFRESH_GRACE_SECS: u64 = 5;
 pub fn shop() -> &'static SharedCloud {
     static SHOP: OnceLock<SharedCloud> = OnceLock::new();
     SHOP.get_or_init(|| {
-        let mut config = CloudConfig::new(repo_root());
-        config.edge_port = 0;
-        config.api_port = 0;
-        config.build = false;
+        let mut config = cloud_config();
         // Short enough for the tests to wait out: the login lockout window and the grace
         // period of a consumed refresh token.
         config.parameters.extend([
@@ -55,17 +52,32 @@ pub fn shop() -> &'static SharedCloud {
         // The tests register and log in faster than people do, all from one machine: the login
         // and account-email routes get the stage's default limits instead of their own tighter
         // ones (tests/tests/e2e/gateway.rs starts a shop of its own to test those).
-        for route in ["Login", "AccountEmail"] {
-            config
-                .parameters
-                .insert(format!("{route}ThrottleRateLimit"), "500".to_owned());
-            config
-                .parameters
-                .insert(format!("{route}ThrottleBurstLimit"), "1000".to_owned());
-        }
-        if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-            config.bin_dir = PathBuf::from(target).join("debug");
-        }
+        raise_auth_throttles(&mut config);
         SharedCloud::start(config)
     })
+}
+
+/// A cloud from template.yaml on ports the system picks, running the already built binaries.
+pub fn cloud_config() -> CloudConfig {
+    let mut config = CloudConfig::new(repo_root());
+    config.edge_port = 0;
+    config.api_port = 0;
+    config.build = false;
+    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
+        config.bin_dir = PathBuf::from(target).join("debug");
+    }
+    config
+}
+
+/// Gives the login and account-email routes the stage's default throttle instead of their own
+/// tighter one, for tests that call them faster than people do.
+pub fn raise_auth_throttles(config: &mut CloudConfig) {
+    for route in ["Login", "AccountEmail"] {
+        config
+            .parameters
+            .insert(format!("{route}ThrottleRateLimit"), "500".to_owned());
+        config
+            .parameters
+            .insert(format!("{route}ThrottleBurstLimit"), "1000".to_owned());
+    }
 }

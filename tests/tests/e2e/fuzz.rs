@@ -9,14 +9,13 @@
 //! email cooldowns, and fills the catalog with generated names, which would disturb the other
 //! tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use localcloud::CloudConfig;
 use shop_e2e::accounts::{SEEDED, SEEDED_PASSWORD, Shop, login, seed_accounts};
-use shop_e2e::{SharedCloud, http, repo_root};
+use shop_e2e::{SharedCloud, cloud_config, http, raise_auth_throttles, repo_root};
 
 /// Test cases per operation and phase; `SHOP_FUZZ_EXAMPLES` overrides it (a longer run finds
 /// more). 25 keeps the run near 70 s on two cores.
@@ -27,25 +26,12 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 fn fuzz_cloud() -> &'static SharedCloud {
     static CLOUD: OnceLock<SharedCloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
-        let mut config = CloudConfig::new(repo_root());
-        config.edge_port = 0;
-        config.api_port = 0;
-        config.build = false;
+        let mut config = cloud_config();
         config.stack_name = "shop-fuzz".to_owned();
         // Thousands of requests from one client: the login and account-email routes get the
         // stage's default limits instead of their own tighter ones, so the functions behind them
         // are reached (a throttled request is a declared 429 all the same).
-        for route in ["Login", "AccountEmail"] {
-            config
-                .parameters
-                .insert(format!("{route}ThrottleRateLimit"), "500".to_owned());
-            config
-                .parameters
-                .insert(format!("{route}ThrottleBurstLimit"), "1000".to_owned());
-        }
-        if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-            config.bin_dir = PathBuf::from(target).join("debug");
-        }
+        raise_auth_throttles(&mut config);
         SharedCloud::start(config)
     })
 }

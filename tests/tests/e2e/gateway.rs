@@ -1,13 +1,11 @@
 //! The shop's HTTP API through the local API Gateway: public and protected routes, and the
 //! stage's route throttling.
 
-use std::path::PathBuf;
-
 use chrono::TimeDelta;
 use localcloud::gateway::{Gateway, Throttle};
 use localcloud::{CloudConfig, LocalCloud};
 use serde_json::{Value, json};
-use shop_e2e::{http, repo_root, shop};
+use shop_e2e::{http, shop};
 
 async fn token(cloud: &LocalCloud, role: &str) -> String {
     localcloud::token::mint(
@@ -131,13 +129,7 @@ const THROTTLED: [(&str, &str); 6] = [
 /// A shop of its own from template.yaml with [`THROTTLED`]: the shared [`shop`] keeps limits
 /// no test reaches, so tight ones need another cloud (about 6 s to start).
 fn throttled_config() -> CloudConfig {
-    let mut config = CloudConfig::new(repo_root());
-    config.edge_port = 0;
-    config.api_port = 0;
-    config.build = false;
-    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-        config.bin_dir = PathBuf::from(target).join("debug");
-    }
+    let mut config = shop_e2e::cloud_config();
     config.parameters.extend(
         THROTTLED
             .iter()
