@@ -42,15 +42,29 @@ fn the_health_function_answers_through_the_edge_invoke_api() {
             "{}/2015-03-31/functions/{name}/invocations",
             cloud.edge_url()
         );
-        let response = http()
-            .post(url)
-            .body(event)
-            .send()
-            .await
-            .expect("Invoke through the edge");
-        assert_eq!(response.status(), 200);
-        assert!(response.headers().get("x-amz-function-error").is_none());
-        let payload: Value = response.json().await.expect("a JSON invoke result");
+        // A probe gets 2 s; on a loaded CI machine (two clouds and a fuzzer sharing two cores)
+        // the first DescribeTable of a cold instance can take longer. Only a timed-out probe is
+        // asked again: a missing table or bus fails at once.
+        let mut payload = Value::Null;
+        for _ in 0..3 {
+            let response = http()
+                .post(&url)
+                .body(event)
+                .send()
+                .await
+                .expect("Invoke through the edge");
+            assert_eq!(response.status(), 200);
+            let error = response.headers().get("x-amz-function-error").cloned();
+            payload = response.json().await.expect("a JSON invoke result");
+            assert!(error.is_none(), "{error:?}: {payload}");
+            if !payload["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no answer within")
+            {
+                break;
+            }
+        }
         assert_eq!(payload["statusCode"], 200, "{payload}");
         let body: Value =
             serde_json::from_str(payload["body"].as_str().expect("a body")).expect("JSON body");
