@@ -51,9 +51,68 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
+/// The error type of internal functions (Step Functions tasks, functions another service
+/// invokes): a *named* business failure whose `errorType` the caller matches on
+/// (`InsufficientStock`, `UsageLimitReached`; Step Functions `Catch` routes it to a
+/// compensation), or an infrastructure failure reported as `Retryable`/`NonRetryable`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskError {
+    /// A rule said no; retrying gives the same answer.
+    #[error("{error_type}: {message}")]
+    Named {
+        /// The `errorType`, PascalCase (`InsufficientStock`).
+        error_type: &'static str,
+        /// What the caller or an operator needs to know (ids, quantities).
+        message: String,
+    },
+    /// Anything else.
+    #[error(transparent)]
+    Domain(DomainError),
+}
+
+impl TaskError {
+    /// A named failure.
+    pub fn named(error_type: &'static str, message: impl Into<String>) -> Self {
+        Self::Named {
+            error_type,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<DomainError> for TaskError {
+    fn from(err: DomainError) -> Self {
+        Self::Domain(err)
+    }
+}
+
+impl From<TaskError> for Diagnostic {
+    fn from(err: TaskError) -> Self {
+        match err {
+            TaskError::Named {
+                error_type,
+                message,
+            } => Diagnostic {
+                error_type: error_type.to_owned(),
+                error_message: message,
+            },
+            TaskError::Domain(err) => diagnostic(&err),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_task_failures_keep_their_name() {
+        let d: Diagnostic = TaskError::named("InsufficientStock", "p1/s1: 2 wanted, 1 left").into();
+        assert_eq!(d.error_type, "InsufficientStock");
+        assert_eq!(d.error_message, "p1/s1: 2 wanted, 1 left");
+        let d: Diagnostic = TaskError::from(DomainError::Unavailable("x".into())).into();
+        assert_eq!(d.error_type, "Retryable");
+    }
 
     #[test]
     fn infrastructure_failures_are_retryable_diagnostics() {

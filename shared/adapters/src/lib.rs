@@ -19,7 +19,10 @@
 //!   parsing with 413/415/400 answers, path and query extractors.
 //! - [`sqs`]: [`process_batch`](sqs::process_batch) for SQS consumers with partial batch
 //!   failures.
-//! - [`lambda`]: mapping handler errors onto `Retryable`/`NonRetryable` Lambda diagnostics.
+//! - [`lambda`]: mapping handler errors onto `Retryable`/`NonRetryable` Lambda diagnostics,
+//!   and [`TaskError`](lambda::TaskError) for the named failures of internal functions.
+//! - [`invoke`]: calling another service's internal function (JSON in, JSON or a named
+//!   failure out).
 //! - [`tokens`]: RS256 access tokens: the rotating [`KeySet`](tokens::KeySet) stored in
 //!   Secrets Manager, its public JWKS and OIDC discovery document, and
 //!   [`sign`](tokens::sign)/[`verify`](tokens::verify).
@@ -35,6 +38,7 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod http;
 pub mod idempotency;
+pub mod invoke;
 pub mod lambda;
 /// In-memory adapters, for tests only (feature `memory`; never in a function binary).
 #[cfg(any(test, feature = "memory"))]

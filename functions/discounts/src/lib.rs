@@ -1,0 +1,1 @@
+//! The discounts service (being built).
