@@ -1,0 +1,13 @@
+//! `create-cart-item`: POST /api/cart/items (User).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = cart::Deps::from_env().await?;
+    run(service_fn(|request| {
+        cart::items::create_cart_item(&deps, request)
+    }))
+    .await
+}

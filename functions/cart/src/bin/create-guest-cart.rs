@@ -1,0 +1,13 @@
+//! `create-guest-cart`: POST /api/guest-carts (public).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = cart::Deps::store_from_env().await?;
+    run(service_fn(|request| {
+        cart::carts::create_guest_cart(&deps, request)
+    }))
+    .await
+}

@@ -1,0 +1,10 @@
+//! `get-cart`: GET /api/cart (User).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = cart::Deps::from_env().await?;
+    run(service_fn(|request| cart::carts::get_cart(&deps, request))).await
+}

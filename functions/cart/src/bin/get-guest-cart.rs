@@ -1,0 +1,13 @@
+//! `get-guest-cart`: GET /api/guest-carts/{cartId} (X-Cart-Token).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = cart::Deps::from_env().await?;
+    run(service_fn(|request| {
+        cart::carts::get_guest_cart(&deps, request)
+    }))
+    .await
+}

@@ -1,0 +1,13 @@
+//! `merge-cart`: POST /api/cart/merge (User).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = cart::Deps::from_env().await?;
+    run(service_fn(|request| {
+        cart::carts::merge_cart(&deps, request)
+    }))
+    .await
+}
