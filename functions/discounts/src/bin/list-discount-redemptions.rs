@@ -1,0 +1,13 @@
+//! `list-discount-redemptions`: GET /api/admin/discounts/{id}/redemptions (Admin).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = discounts::Deps::from_env().await?;
+    run(service_fn(|request| {
+        discounts::admin::list_discount_redemptions(&deps, request)
+    }))
+    .await
+}

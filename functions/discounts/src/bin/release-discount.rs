@@ -1,0 +1,11 @@
+//! `release-discount`: internal (the checkout invokes it): give an order's reserved uses back.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shop_adapters::init_tracing();
+    let deps = discounts::Deps::from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(|event| {
+        discounts::internal::release_discount(&deps, event)
+    }))
+    .await
+}

@@ -1,0 +1,13 @@
+//! `validate-discount`: POST /api/discounts/validate (User).
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shop_adapters::init_tracing();
+    let deps = discounts::Deps::from_env().await?;
+    run(service_fn(|request| {
+        discounts::validate::validate_discount(&deps, request)
+    }))
+    .await
+}
