@@ -51,8 +51,11 @@ pub async fn validate_discount(deps: &Deps, req: Request) -> Result<Response<Bod
 fn wanted(body: &ValidateBody) -> Result<Vec<Wanted>, DomainError> {
     let mut errors = Vec::new();
     let code = body.code.trim();
-    if code.is_empty() || code.chars().count() > 64 {
-        errors.push(FieldError::new("code", "must be 1 to 64 characters"));
+    if code.is_empty() || code.chars().count() > 64 || code.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "code",
+            "must be 1 to 64 characters once trimmed, without control characters",
+        ));
     }
     if body.items.is_empty() || body.items.len() > MAX_ITEMS {
         errors.push(FieldError::new(
@@ -68,16 +71,16 @@ fn wanted(body: &ValidateBody) -> Result<Vec<Wanted>, DomainError> {
                 "must be an integer from 1 to 99",
             ));
         }
-        let sku = item
-            .sku
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if sku.as_ref().is_some_and(|s| s.chars().count() > 64) {
+        let sku = item.sku.clone();
+        let sku_ok = |s: &String| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
+        if sku.as_ref().is_some_and(|s| !sku_ok(s)) {
             errors.push(FieldError::new(
                 format!("items[{i}].sku"),
-                "must be at most 64 characters",
+                "must be 1 to 64 letters, digits, `.`, `_` or `-`, or null",
             ));
         }
         wanted.push(Wanted {

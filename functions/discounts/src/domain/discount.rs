@@ -375,6 +375,14 @@ impl Fields<'_> {
     fn integer(&mut self, name: &str, min: i64, max: i64) -> Option<i64> {
         match self.object.get(name) {
             None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.is_f64() => {
+                // As serde words it, so the API reads every integer the same way.
+                self.error(
+                    name,
+                    &format!("invalid type: floating point `{n}`, expected an integer"),
+                );
+                None
+            }
             Some(Value::Number(n)) => match n.as_i64() {
                 Some(v) if (min..=max).contains(&v) => Some(v),
                 _ => {
@@ -412,7 +420,7 @@ impl Fields<'_> {
     fn timestamp(&mut self, name: &str) -> Option<DateTime<Utc>> {
         let parsed = match self.object.get(name) {
             None | Some(Value::Null) => return None,
-            Some(Value::String(s)) => DateTime::parse_from_rfc3339(s.trim()).ok(),
+            Some(Value::String(s)) => DateTime::parse_from_rfc3339(s).ok(),
             Some(_) => None,
         };
         match parsed {
@@ -473,11 +481,12 @@ impl Fields<'_> {
                 return Vec::new();
             }
         };
+        // A repeated id (in any case) counts once.
         let mut ids = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            match item.as_str().and_then(|s| s.trim().parse::<T>().ok()) {
-                Some(id) if !ids.contains(&id) => ids.push(id),
-                Some(_) => self.error(&format!("{field}[{i}]"), "is listed twice"),
+            match item.as_str().and_then(|s| s.parse::<T>().ok()) {
+                Some(id) if ids.contains(&id) => {}
+                Some(id) => ids.push(id),
                 None => self.error(&format!("{field}[{i}]"), "must be a ULID"),
             }
         }
