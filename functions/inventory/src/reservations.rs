@@ -29,6 +29,7 @@ use shop_domain::{
 use crate::Deps;
 use crate::domain::events::{
     BackInStock, LowStockDetected, OutOfStock, StockCommitted, StockReleased, StockReserved,
+    event_id,
 };
 use crate::domain::{
     Deltas, Finish, MAX_STOCK_LEVEL_UNITS, Movement, Reservation, ReservationStatus, ReserveInput,
@@ -60,18 +61,23 @@ fn input<T: DeserializeOwned>(value: Value) -> Result<T, DomainError> {
     })
 }
 
+/// The outbox item of `data`, with the id that names `change` (see
+/// [`event_id`](crate::domain::events::event_id)), stamped at `at`.
 fn event<T: DomainEvent>(
     deps: &Deps,
     aggregate_version: u64,
     data: T,
+    change: &str,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<OutgoingEvent, DomainError> {
-    EventEnvelope::new(
+    let mut envelope = EventEnvelope::new(
         deps.clock.as_ref(),
         CorrelationId::new(),
         aggregate_version,
         data,
-    )
-    .to_outgoing()
+    );
+    envelope.id = event_id(&format!("{}/{change}", T::TYPE), at);
+    envelope.to_outgoing()
 }
 
 /// The JSON answer for a reservation.
@@ -170,8 +176,16 @@ pub async fn reserve_stock(deps: &Deps, event: LambdaEvent<Value>) -> Result<Val
 /// Reserves `request`: the new reservation, or the stored one when its id was reserved
 /// before (whatever it became since).
 pub async fn reserve(deps: &Deps, request: ReserveRequest) -> Result<Reservation, TaskError> {
+    // Reads that only refuse early (a repeat, a unit plainly short): the write below is
+    // what decides, under its conditions, whatever happened since.
+    if let Some(stored) = deps.store.reservation(request.reservation_id).await? {
+        return Ok(stored);
+    }
     let now = deps.clock.now();
     let reservation = Reservation::new(&request, now);
+    if let Some(refused) = refusal(deps, &reservation, false).await? {
+        return Err(refused);
+    }
     let movements = Movement::of_reservation(&reservation, "reserved", Deltas::RESERVE, now);
     let reserved = event(
         deps,
@@ -181,6 +195,12 @@ pub async fn reserve(deps: &Deps, request: ReserveRequest) -> Result<Reservation
             items: reservation.items.clone(),
             expires_at: shop_timestamp(reservation.expires_at),
         },
+        &format!("{}/{}", reservation.reservation_id, reservation.version),
+        // Two reservations of one id racing have no read in common; the id's own time is.
+        chrono::DateTime::from_timestamp_millis(
+            i64::try_from(reservation.reservation_id.ulid().timestamp_ms()).unwrap_or_default(),
+        )
+        .unwrap_or(reservation.created_at),
     )?;
     match deps
         .store
@@ -199,13 +219,26 @@ pub async fn reserve(deps: &Deps, request: ReserveRequest) -> Result<Reservation
             .ok_or_else(|| {
                 DomainError::Unavailable("the reservation vanished while being made".into()).into()
             }),
-        Err(DomainError::Unprocessable(_)) => Err(refusal(deps, &reservation).await?),
+        Err(DomainError::Unprocessable(_)) => {
+            Err(refusal(deps, &reservation, true).await?.unwrap_or_else(|| {
+                TaskError::named(
+                    INSUFFICIENT_STOCK,
+                    "the stock changed meanwhile; not enough",
+                )
+            }))
+        }
         Err(other) => Err(other.into()),
     }
 }
 
-/// Why a reservation was refused, naming the units: unknown ones first, else those short.
-async fn refusal(deps: &Deps, reservation: &Reservation) -> Result<TaskError, DomainError> {
+/// Why `reservation` would be refused, naming the units: unknown ones first, else those
+/// short; `None` when the units (as read now) have the stock. `refused`: the store refused it
+/// already, so a reason is given even when the stock came back since.
+async fn refusal(
+    deps: &Deps,
+    reservation: &Reservation,
+    refused: bool,
+) -> Result<Option<TaskError>, DomainError> {
     let keys: Vec<UnitKey> = reservation.items.iter().map(|i| i.key()).collect();
     let units = deps.store.stock_levels(&keys).await?;
     let unknown: Vec<String> = keys
@@ -215,10 +248,10 @@ async fn refusal(deps: &Deps, reservation: &Reservation) -> Result<TaskError, Do
         .map(|(k, _)| k.to_string())
         .collect();
     if !unknown.is_empty() {
-        return Ok(TaskError::named(
+        return Ok(Some(TaskError::named(
             UNKNOWN_UNIT,
             format!("not sold here: {}", unknown.join(", ")),
-        ));
+        )));
     }
     let short: Vec<String> = reservation
         .items
@@ -235,19 +268,21 @@ async fn refusal(deps: &Deps, reservation: &Reservation) -> Result<TaskError, Do
             })
         })
         .collect();
-    let message = if short.is_empty() {
-        // The stock came back between the refusal and this read.
-        format!(
-            "not enough stock of {}",
-            keys.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    } else {
-        short.join("; ")
-    };
-    Ok(TaskError::named(INSUFFICIENT_STOCK, message))
+    if short.is_empty() {
+        return Ok(refused.then(|| {
+            TaskError::named(
+                INSUFFICIENT_STOCK,
+                format!(
+                    "not enough stock of {}",
+                    keys.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        }));
+    }
+    Ok(Some(TaskError::named(INSUFFICIENT_STOCK, short.join("; "))))
 }
 
 /// `commit-stock`: sells a reservation's stock.
@@ -279,6 +314,8 @@ pub async fn commit(deps: &Deps, id: ReservationId) -> Result<Value, TaskError> 
                     reservation_id: id,
                     items: reservation.items.clone(),
                 },
+                &format!("{id}/{}", next.version),
+                reservation.updated_at,
             )
         };
         let result = match (reservation.status, reservation.expired) {
@@ -376,6 +413,8 @@ pub async fn release(deps: &Deps, id: ReservationId, how: Finish) -> Result<Valu
                 items: reservation.items.clone(),
                 reason: reason.to_owned(),
             },
+            &format!("{id}/{}", next.version),
+            reservation.updated_at,
         )?;
         match deps
             .store
@@ -440,6 +479,8 @@ pub async fn settle(deps: &Deps, key: &UnitKey) -> Result<(), DomainError> {
     if !crossings.changes(&unit) {
         return Ok(());
     }
+    let change = format!("{key}/{}", unit.version);
+    let at = unit.updated_at;
     let mut events = Vec::new();
     if crossings.low_detected {
         events.push(event(
@@ -452,6 +493,8 @@ pub async fn settle(deps: &Deps, key: &UnitKey) -> Result<(), DomainError> {
                 available: unit.available,
                 low_stock_threshold: unit.low_stock_threshold,
             },
+            &change,
+            at,
         )?);
     }
     if crossings.out_of_stock {
@@ -463,6 +506,8 @@ pub async fn settle(deps: &Deps, key: &UnitKey) -> Result<(), DomainError> {
                 sku: unit.sku.clone(),
                 seller_id: unit.seller_id.clone(),
             },
+            &change,
+            at,
         )?);
     }
     if crossings.back_in_stock {
@@ -475,6 +520,8 @@ pub async fn settle(deps: &Deps, key: &UnitKey) -> Result<(), DomainError> {
                 seller_id: unit.seller_id.clone(),
                 available: unit.available,
             },
+            &change,
+            at,
         )?);
     }
     match deps.store.settle_flags(&unit, crossings, events).await {

@@ -17,13 +17,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Serialize;
 use shop_adapters::api::{
-    Caller, Handled, ListBody, PageParams, ensure_no_params, envelope, respond,
+    Caller, Handled, ListBody, PageParams, correlation_id, ensure_no_params, respond,
 };
 use shop_adapters::http::{ApiError, json_response, parse_json, path_id, path_param};
-use shop_domain::{DomainError, EventId, ProductId, ReservationId};
+use shop_domain::{DomainError, EventEnvelope, EventId, ProductId, ReservationId};
 
 use crate::Deps;
-use crate::domain::events::StockAdjusted;
+use crate::domain::events::{StockAdjusted, event_id};
 use crate::domain::{AdjustmentInput, Movement, ProductFacts, StockInput, Unit, UnitKey, is_sku};
 use crate::reservations::settle;
 
@@ -180,12 +180,17 @@ async fn change_unit(
         let next = change(&unit)?;
         let delta = next.on_hand as i64 - unit.on_hand as i64;
         let movement = Movement::new(&unit.key(), delta, 0, reason, &caller.sub, next.updated_at);
-        let event = envelope(
+        let mut envelope = EventEnvelope::new(
             deps.clock.as_ref(),
-            req,
+            correlation_id(req),
             next.version,
             StockAdjusted::of(&next, delta, reason, &caller.sub),
-        )?;
+        );
+        envelope.id = event_id(
+            &format!("StockAdjusted/{}/{}", next.key(), next.version),
+            unit.updated_at,
+        );
+        let event = envelope.to_outgoing()?;
         match deps.store.write_unit(&next, &movement, vec![event]).await {
             Ok(()) => {
                 tracing::info!(unit = %next.key(), delta, reason, "stock changed");

@@ -4,13 +4,28 @@
 //! Reservation events carry the reservation's version as their aggregate version, stock
 //! events the unit's.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_domain::{DomainEvent, ProductId, ReservationId};
+use sha2::{Digest, Sha256};
+use shop_domain::{DomainEvent, EventId, ProductId, ReservationId};
 
 use super::{ReservedItem, Unit};
 
 /// The bus source of every inventory event.
 pub const SOURCE: &str = "shop.inventory";
+
+/// The id of the event that announces `change` (`StockReserved/<reservation>/1`,
+/// `LowStockDetected/<unit>/7`): derived from what it announces, not drawn at random, so two
+/// writers that raced to make the same change (only one can win its condition) carry the same
+/// event id, and an event seen twice is one event to every consumer. Time-ordered by `at`
+/// (the change's time) like every ULID.
+pub fn event_id(change: &str, at: DateTime<Utc>) -> EventId {
+    let digest = Sha256::digest(change.as_bytes());
+    let mut random = [0u8; 16];
+    random.copy_from_slice(&digest[..16]);
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+    EventId::from_ulid(ulid::Ulid::from_parts(ms, u128::from_be_bytes(random)))
+}
 
 macro_rules! inventory_event {
     ($name:ident) => {

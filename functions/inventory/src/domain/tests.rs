@@ -267,3 +267,15 @@ fn every_event_matches_its_schema() {
         assert_matches_its_schema(event);
     }
 }
+
+#[test]
+fn an_events_id_is_named_by_the_change_it_announces() {
+    let one = events::event_id("StockReserved/r1/1", at());
+    assert_eq!(one, events::event_id("StockReserved/r1/1", at()));
+    assert_ne!(one, events::event_id("StockReserved/r1/2", at()));
+    assert_ne!(one, events::event_id("StockReleased/r1/1", at()));
+    assert_eq!(
+        one.ulid().timestamp_ms(),
+        u64::try_from(at().timestamp_millis()).unwrap()
+    );
+}
