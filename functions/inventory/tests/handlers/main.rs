@@ -415,7 +415,7 @@ async fn a_reservation_sums_its_lines_and_is_all_or_nothing_and_idempotent() {
 async fn commit_and_release_have_one_effect_however_often_called() {
     let world = known().await;
     put_stock(&world, "TRS-42", 5, 0).await;
-    let id = json!({"reservationId": ORDER});
+    let id = fixture_json(fixture!("commit-stock/ok"));
     let release = || {
         inventory::reservations::release_stock(
             &world.deps,
