@@ -624,7 +624,8 @@ pub trait InventoryStore: Send + Sync {
     /// One unit, read strongly consistent.
     async fn unit(&self, key: &UnitKey) -> Result<Option<Unit>, DomainError>;
 
-    /// The units `keys` names, in their order (`None` for unknown ones).
+    /// The units `keys` names, in their order (`None` for unknown ones), read strongly
+    /// consistent.
     async fn stock_levels(&self, keys: &[UnitKey]) -> Result<Vec<Option<Unit>>, DomainError>;
 
     /// Writes `unit` (computed from a read, at the read's version + 1: on-hand, available,

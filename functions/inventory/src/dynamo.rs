@@ -427,6 +427,8 @@ impl InventoryStore for DynamoInventory {
                             })
                             .collect(),
                     ))
+                    // Strongly consistent: a reservation is refused early on this read.
+                    .consistent_read(true)
                     .build(),
             )?);
             let mut attempt = 0u32;

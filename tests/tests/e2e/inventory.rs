@@ -90,7 +90,8 @@ async fn product(admin: &Client<'_>, seller: &Client<'_>, skus: &[&str]) -> Stri
     let id = created["id"].as_str().unwrap().to_owned();
     let public = anonymous(admin.cloud);
     let path = format!("/api/inventory/{id}");
-    for _ in 0..120 {
+    // Seconds normally; a minute on a loaded machine.
+    for _ in 0..240 {
         let answer = public.get(&path).await;
         if answer.status == 200 {
             return id;
