@@ -550,3 +550,22 @@ async fn the_sweeper_releases_lapsed_reservations_and_a_late_commit_needs_the_st
         .unwrap();
     assert_eq!((unit.on_hand, unit.reserved, unit.available), (1, 1, 0));
 }
+
+#[tokio::test]
+async fn the_public_route_refuses_a_bad_id_and_any_query_parameter() {
+    let world = known().await;
+    let mut event = fixture_json(fixture!("get-stock/ok"));
+    event["pathParameters"]["productId"] = json!("not-a-ulid");
+    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let (status, body) = answer(inventory::stock::get_stock(&world.deps, req).await);
+    assert_eq!(
+        (status, &body["details"][0]["field"]),
+        (400, &json!("productId"))
+    );
+    let mut event = fixture_json(fixture!("get-stock/ok"));
+    event["rawQueryString"] = json!("sku=TRS-42");
+    event["queryStringParameters"] = json!({"sku": "TRS-42"});
+    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let (status, body) = answer(inventory::stock::get_stock(&world.deps, req).await);
+    assert_eq!((status, &body["details"][0]["field"]), (400, &json!("sku")));
+}
