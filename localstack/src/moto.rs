@@ -13,6 +13,10 @@ use tokio::process::Child;
 
 use crate::procs;
 
+/// The script that runs moto's server (`python -c`), with cancelled DynamoDB transactions
+/// leaving no stream records.
+const MOTO_SERVER: &str = include_str!("moto_server.py");
+
 /// A running moto server; dropping it kills the process.
 pub struct Moto {
     url: String,
@@ -24,9 +28,10 @@ impl Moto {
     pub async fn start(python: &Path, edge_port: u16) -> anyhow::Result<Self> {
         let port = procs::free_port()?;
         let mut child = procs::command(python)
+            // moto.server with one fix of ours (the script says which).
             .args([
-                "-m",
-                "moto.server",
+                "-c",
+                MOTO_SERVER,
                 "-H",
                 "127.0.0.1",
                 "-p",

@@ -218,10 +218,11 @@ impl StreamMapping {
                     .await
                 {
                     Ok(output) if output.records().is_empty() && iterator.is_some() => {
-                        // moto replaces a table's stream shard object when a TransactWriteItems
-                        // is cancelled (it restores a deep copy), and an old iterator then never
-                        // sees another record; a fresh iterator finds the replacement. AWS
-                        // iterators never go stale this way, so this only costs a call.
+                        // Unpatched moto replaces a table's stream shard object when a
+                        // TransactWriteItems is cancelled (it restores a deep copy), and an old
+                        // iterator then never sees another record. `moto_server.py` keeps the
+                        // shard; a fresh iterator stays as a guard (under LocalStack too), and
+                        // costs only a call.
                         iterator = output.next_shard_iterator().map(str::to_owned);
                         if iterator.is_some()
                             && let Some((kind, after)) = Self::resume_from(&start, &last_read)

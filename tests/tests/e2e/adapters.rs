@@ -104,3 +104,120 @@ fn adapters_work_against_the_endpoint() {
         events.delete_event_bus().name(&bus).send().await.unwrap();
     });
 }
+
+/// What the outbox relies on: a cancelled `TransactWriteItems` writes no stream record (so no
+/// event of a refused change is relayed), and an iterator taken before it sees every later
+/// record (moto 5.2 needs `localstack/src/moto_server.py` for both).
+#[test]
+fn a_cancelled_transaction_leaves_no_stream_record() {
+    use aws_sdk_dynamodb::types::{Put, StreamSpecification, StreamViewType, TransactWriteItem};
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+
+    shop().run(|cloud| async move {
+        let sdk = cloud.sdk_config();
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+        let table = unique("it-stream");
+        let created = dynamo
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let stream = created
+            .table_description()
+            .and_then(|t| t.latest_stream_arn())
+            .expect("a stream")
+            .to_owned();
+        let shard = streams
+            .describe_stream()
+            .stream_arn(&stream)
+            .send()
+            .await
+            .unwrap()
+            .stream_description()
+            .and_then(|d| d.shards().first())
+            .and_then(|s| s.shard_id())
+            .expect("a shard")
+            .to_owned();
+        let iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&stream)
+            .shard_id(&shard)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator()
+            .expect("an iterator")
+            .to_owned();
+        let put = |pk: &str, condition: Option<&str>| {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&table)
+                        .item("pk", AttributeValue::S(pk.to_owned()))
+                        .set_condition_expression(condition.map(str::to_owned))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        let write = |items: Vec<TransactWriteItem>| {
+            dynamo
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+        };
+        write(vec![put("x", None)]).await.unwrap();
+        let refused = write(vec![
+            put("outbox", None),
+            put("x", Some("attribute_not_exists(pk)")),
+        ])
+        .await;
+        assert!(refused.is_err(), "the second put is refused");
+        write(vec![put("y", None), put("z", None)]).await.unwrap();
+
+        let records = streams
+            .get_records()
+            .shard_iterator(iterator)
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<&str> = records
+            .records()
+            .iter()
+            .filter_map(|r| r.dynamodb()?.keys()?.get("pk")?.as_s().ok())
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["x", "y", "z"]);
+        dynamo
+            .delete_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+    });
+}
