@@ -1,7 +1,8 @@
 //! The admin's discounts: `/api/admin/discounts` (Admin only, like every `/api/admin` route).
 //!
 //! - `create_discount` (`POST`): 201 with `Location` and `ETag`; 409 when the code is taken in
-//!   any case.
+//!   any case. Every write commits its event (`DiscountCreated`, `DiscountModified`,
+//!   `DiscountDeleted`) through the outbox in the same transaction.
 //! - `list_discounts` (`GET`, `pageSize`, `nextToken`): oldest first.
 //! - `get_discount`, `replace_discount` (`PUT`, every field; `If-Match` optional, a stale one
 //!   412, a race lost without it 409), `delete_discount` (204; `If-Match` likewise).
@@ -11,12 +12,12 @@ use lambda_http::http::header::{ETAG, HeaderValue, IF_MATCH, LOCATION};
 use lambda_http::http::{Response, StatusCode};
 use lambda_http::{Body, Error, Request};
 use serde_json::Value;
-use shop_adapters::api::{Caller, Handled, ListBody, PageParams, header, respond};
+use shop_adapters::api::{Caller, Handled, ListBody, PageParams, envelope, header, respond};
 use shop_adapters::http::{ApiError, json_response, no_content, parse_json, path_id};
 use shop_domain::{DiscountId, DomainError, OrderId};
 
 use crate::Deps;
-use crate::domain::{Discount, DiscountInput};
+use crate::domain::{Discount, DiscountCreated, DiscountDeleted, DiscountInput, DiscountModified};
 
 /// `POST /api/admin/discounts` (Admin).
 pub async fn create_discount(deps: &Deps, req: Request) -> Result<Response<Body>, Error> {
@@ -107,7 +108,15 @@ async fn create(deps: &Deps, req: &Request) -> Handled {
     let body: Value = parse_json(req)?;
     let input = DiscountInput::from_json(&body)?;
     let discount = Discount::create(input, DiscountId::new(), deps.clock.now());
-    deps.discounts.create(&discount).await?;
+    let event = envelope(
+        deps.clock.as_ref(),
+        req,
+        discount.version,
+        DiscountCreated {
+            discount: discount.clone(),
+        },
+    )?;
+    deps.discounts.create(&discount, event).await?;
     tracing::info!(discount_id = %discount.id, code = ?discount.code, "discount created");
     let mut response = with_etag(json_response(StatusCode::CREATED, &discount), &discount);
     let location = format!("/api/admin/discounts/{}", discount.id);
@@ -150,7 +159,15 @@ async fn replace(deps: &Deps, req: &Request) -> Handled {
     let Some(next) = current.replaced(input, deps.clock.now()) else {
         return Ok(with_etag(json_response(StatusCode::OK, &current), &current));
     };
-    if let Err(err) = deps.discounts.update(&current, &next).await {
+    let event = envelope(
+        deps.clock.as_ref(),
+        req,
+        next.version,
+        DiscountModified {
+            discount: next.clone(),
+        },
+    )?;
+    if let Err(err) = deps.discounts.update(&current, &next, event).await {
         return Err(refused(deps, req, &current, err).await);
     }
     tracing::info!(discount_id = %next.id, version = next.version, "discount replaced");
@@ -176,7 +193,17 @@ async fn refused(deps: &Deps, req: &Request, read: &Discount, err: DomainError) 
 async fn delete(deps: &Deps, req: &Request) -> Handled {
     let current = load(deps, req).await?;
     check_if_match(req, &current)?;
-    if let Err(err) = deps.discounts.delete(&current).await {
+    // The deletion is the discount's last change: one past its last version.
+    let event = envelope(
+        deps.clock.as_ref(),
+        req,
+        current.version + 1,
+        DiscountDeleted {
+            discount_id: current.id,
+            code: current.code.clone(),
+        },
+    )?;
+    if let Err(err) = deps.discounts.delete(&current, event).await {
         return Err(refused(deps, req, &current, err).await);
     }
     tracing::info!(discount_id = %current.id, "discount deleted");

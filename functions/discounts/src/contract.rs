@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use serde_json::json;
-use shop_domain::testing::assert_conflict;
+use shop_domain::testing::{assert_conflict, contract_event};
 use shop_domain::{
     BrandId, CategoryId, Clock, Currency, DiscountId, OrderId, ProductId, SystemClock,
 };
@@ -19,6 +19,10 @@ use crate::domain::{
 };
 
 /// Whole milliseconds, as the table stores timestamps.
+fn event() -> shop_domain::OutgoingEvent {
+    contract_event("shop.discounts", 0)
+}
+
 fn now() -> DateTime<Utc> {
     let now = SystemClock.now();
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
@@ -61,9 +65,9 @@ fn order(user: &str, discounts: &[&Discount]) -> Redemption {
 /// cases exactly one wins; a renamed discount frees its old code.
 pub async fn codes_are_unique_ignoring_case_and_writes_conditional(store: &impl DiscountStore) {
     let spring = coupon("Spring5", json!({}));
-    store.create(&spring).await.unwrap();
-    assert_conflict(store.create(&spring).await);
-    assert_conflict(store.create(&coupon("SPRING5", json!({}))).await);
+    store.create(&spring, event()).await.unwrap();
+    assert_conflict(store.create(&spring, event()).await);
+    assert_conflict(store.create(&coupon("SPRING5", json!({})), event()).await);
     let found = store.by_code("spring5").await.unwrap();
     assert_eq!(found.as_ref(), Some(&spring));
     assert_eq!(store.get(spring.id).await.unwrap().as_ref(), Some(&spring));
@@ -71,33 +75,36 @@ pub async fn codes_are_unique_ignoring_case_and_writes_conditional(store: &impl 
 
     // Renamed: the old code is free, the new one taken; a case-only change keeps its guard.
     let summer = renamed(&spring, Some("Summer5"), "Summer");
-    store.update(&spring, &summer).await.unwrap();
+    store.update(&spring, &summer, event()).await.unwrap();
     let other = coupon("spring5", json!({}));
-    store.create(&other).await.unwrap();
-    assert_conflict(store.create(&coupon("SUMMER5", json!({}))).await);
+    store.create(&other, event()).await.unwrap();
+    assert_conflict(store.create(&coupon("SUMMER5", json!({})), event()).await);
     let upper = renamed(&summer, Some("SUMMER5"), "Summer");
-    store.update(&summer, &upper).await.unwrap();
+    store.update(&summer, &upper, event()).await.unwrap();
     assert_eq!(
         store.by_code("summer5").await.unwrap().map(|d| d.id),
         Some(spring.id)
     );
     // Onto a code another holds: refused, nothing changes.
     let clash = renamed(&upper, Some("SPRING5"), "Clash");
-    assert_conflict(store.update(&upper, &clash).await);
+    assert_conflict(store.update(&upper, &clash, event()).await);
     assert_eq!(store.get(spring.id).await.unwrap().as_ref(), Some(&upper));
 
     // Delete frees the code; a deleted discount cannot be replaced or deleted again.
-    store.delete(&upper).await.unwrap();
+    store.delete(&upper, event()).await.unwrap();
     assert_eq!(store.get(spring.id).await.unwrap(), None);
     assert_eq!(store.by_code("SUMMER5").await.unwrap(), None);
-    assert!(store.delete(&upper).await.is_err());
+    assert!(store.delete(&upper, event()).await.is_err());
     let again = renamed(&upper, Some("SUMMER5"), "Again");
-    assert!(store.update(&upper, &again).await.is_err());
-    store.create(&coupon("summer5", json!({}))).await.unwrap();
+    assert!(store.update(&upper, &again, event()).await.is_err());
+    store
+        .create(&coupon("summer5", json!({})), event())
+        .await
+        .unwrap();
 
     // One code, two cases, at once: one winner.
     let (a, b) = (coupon("Twice", json!({})), coupon("TWICE", json!({})));
-    let (ra, rb) = tokio::join!(store.create(&a), store.create(&b));
+    let (ra, rb) = tokio::join!(store.create(&a, event()), store.create(&b, event()));
     assert!(
         ra.is_ok() != rb.is_ok(),
         "exactly one may win: {ra:?} {rb:?}"
@@ -106,7 +113,7 @@ pub async fn codes_are_unique_ignoring_case_and_writes_conditional(store: &impl 
     // Automatic campaigns have no code and are listed as such.
     let campaign = discount(json!({"name": "Campaign", "type": "percentage", "value": 5,
         "automatic": true}));
-    store.create(&campaign).await.unwrap();
+    store.create(&campaign, event()).await.unwrap();
     let automatic: Vec<DiscountId> = store
         .automatic()
         .await
@@ -122,17 +129,17 @@ pub async fn codes_are_unique_ignoring_case_and_writes_conditional(store: &impl 
 /// reservation alike — and nothing it would have written is there.
 pub async fn a_write_from_a_stale_read_changes_nothing(store: &impl DiscountStore) {
     let v1 = coupon("STALE", json!({"usageLimit": 10}));
-    store.create(&v1).await.unwrap();
+    store.create(&v1, event()).await.unwrap();
     let v2 = Discount {
         usage_limit: Some(1),
         ..renamed(&v1, Some("STALE"), "Lowered limit")
     };
-    store.update(&v1, &v2).await.unwrap();
+    store.update(&v1, &v2, event()).await.unwrap();
 
     // The stale copy still says 10 uses; the store says 1.
     let stale_edit = renamed(&v1, Some("STALE"), "From a stale read");
-    assert_conflict(store.update(&v1, &stale_edit).await);
-    assert_conflict(store.delete(&v1).await);
+    assert_conflict(store.update(&v1, &stale_edit, event()).await);
+    assert_conflict(store.delete(&v1, event()).await);
     assert_eq!(store.get(v1.id).await.unwrap().as_ref(), Some(&v2));
 
     let first = order("u-1", &[&v2]);
@@ -166,8 +173,8 @@ pub async fn a_write_from_a_stale_read_changes_nothing(store: &impl DiscountStor
 pub async fn reservations_hold_both_limits_at_once(store: &impl DiscountStore) {
     let three = coupon("THREE", json!({"usageLimit": 3, "perUserLimit": 2}));
     let open = coupon("OPEN", json!({}));
-    store.create(&three).await.unwrap();
-    store.create(&open).await.unwrap();
+    store.create(&three, event()).await.unwrap();
+    store.create(&open, event()).await.unwrap();
 
     store
         .reserve(&order("ann", &[&three]), std::slice::from_ref(&three))
@@ -209,7 +216,7 @@ pub async fn reservations_hold_both_limits_at_once(store: &impl DiscountStore) {
 
     // One user, a limit of one, two orders at once: one of them.
     let once = coupon("ONCE", json!({"perUserLimit": 1}));
-    store.create(&once).await.unwrap();
+    store.create(&once, event()).await.unwrap();
     let (a, b) = (order("dee", &[&once]), order("dee", &[&once]));
     let (ra, rb) = tokio::join!(
         store.reserve(&a, std::slice::from_ref(&once)),
@@ -226,7 +233,7 @@ pub async fn reservations_hold_both_limits_at_once(store: &impl DiscountStore) {
 /// and the counter says so.
 pub async fn concurrent_reservations_never_pass_the_limit(store: &impl DiscountStore) {
     let five = coupon("FIVE", json!({"usageLimit": 5}));
-    store.create(&five).await.unwrap();
+    store.create(&five, event()).await.unwrap();
     let orders: Vec<Redemption> = (0..20)
         .map(|i| order(&format!("user-{i}"), &[&five]))
         .collect();
@@ -252,7 +259,7 @@ pub async fn concurrent_reservations_never_pass_the_limit(store: &impl DiscountS
 /// each use back exactly once; a redeemed order stays redeemed; an unknown order is `None`.
 pub async fn redemptions_move_once_per_order(store: &impl DiscountStore) {
     let limited = coupon("TWICE-SAFE", json!({"usageLimit": 2, "perUserLimit": 2}));
-    store.create(&limited).await.unwrap();
+    store.create(&limited, event()).await.unwrap();
     let first = order("eve", &[&limited]);
     let stored = store
         .reserve(&first, std::slice::from_ref(&limited))
@@ -339,7 +346,7 @@ pub async fn lists_cover_everything_once(store: &impl DiscountStore) {
     let mut made = BTreeSet::new();
     for i in 0..7 {
         let d = coupon(&format!("LIST{i}"), json!({}));
-        store.create(&d).await.unwrap();
+        store.create(&d, event()).await.unwrap();
         made.insert(d.id);
     }
     let mut seen = Vec::new();
@@ -360,7 +367,7 @@ pub async fn lists_cover_everything_once(store: &impl DiscountStore) {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "oldest first");
 
     let popular = coupon("POPULAR", json!({}));
-    store.create(&popular).await.unwrap();
+    store.create(&popular, event()).await.unwrap();
     let mut orders = BTreeSet::new();
     for i in 0..5 {
         let o = order(&format!("fan-{i}"), &[&popular]);

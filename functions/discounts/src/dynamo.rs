@@ -39,8 +39,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, from_item, is_condition_failed, to_item};
-use shop_adapters::outbox::{failed_condition, transact_error};
-use shop_domain::{BrandId, CategoryId, Currency, DiscountId, DomainError, OrderId, ProductId};
+use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
+use shop_domain::{
+    BrandId, CategoryId, Currency, DiscountId, DomainError, OrderId, OutgoingEvent, ProductId,
+};
 
 use crate::domain::{
     CatalogEvent, CatalogProjection, CategoryFacts, CategoryTree, Discount, DiscountStore,
@@ -556,25 +558,33 @@ impl DiscountStore for DynamoDiscounts {
             .collect()
     }
 
-    async fn create(&self, discount: &Discount) -> Result<(), DomainError> {
+    async fn create(&self, discount: &Discount, event: OutgoingEvent) -> Result<(), DomainError> {
         let put = self.put(Self::discount_item(discount)?, "attribute_not_exists(pk)")?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         if let Some(code) = &discount.code {
             items.push(self.guard_put(discount, code)?);
         }
+        items.push(outbox_put_event(&self.table, &event)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(match failed_condition(&err) {
                 Some(0) => {
                     DomainError::Conflict(format!("discount `{}` already exists", discount.id))
                 }
-                Some(_) => code_taken(discount.code.as_deref().unwrap_or_default()),
-                None => transact_error(err, stale(discount.id)),
+                Some(1) if discount.code.is_some() => {
+                    code_taken(discount.code.as_deref().unwrap_or_default())
+                }
+                _ => transact_error(err, stale(discount.id)),
             }),
         }
     }
 
-    async fn update(&self, before: &Discount, after: &Discount) -> Result<(), DomainError> {
+    async fn update(
+        &self,
+        before: &Discount,
+        after: &Discount,
+        event: OutgoingEvent,
+    ) -> Result<(), DomainError> {
         if before.id != after.id {
             return Err(DomainError::Internal(format!(
                 "an update of discount `{}` was handed discount `{}`",
@@ -592,13 +602,14 @@ impl DiscountStore for DynamoDiscounts {
                 items.push(self.guard_put(after, new)?);
             }
         }
+        items.push(outbox_put_event(&self.table, &event)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(self.write_error(err, before.id, guard).await),
         }
     }
 
-    async fn delete(&self, before: &Discount) -> Result<(), DomainError> {
+    async fn delete(&self, before: &Discount, event: OutgoingEvent) -> Result<(), DomainError> {
         let delete = build(
             Delete::builder()
                 .table_name(&self.table)
@@ -613,6 +624,7 @@ impl DiscountStore for DynamoDiscounts {
         if let Some(code) = &before.code {
             items.push(self.guard_release(before, code)?);
         }
+        items.push(outbox_put_event(&self.table, &event)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(self.write_error(err, before.id, None).await),

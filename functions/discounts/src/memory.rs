@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_domain::{CategoryId, DiscountId, DomainError, OrderId, ProductId};
+use shop_domain::{CategoryId, DiscountId, DomainError, OrderId, OutgoingEvent, ProductId};
 
 use crate::domain::{
     CatalogEvent, CatalogProjection, CategoryFacts, CategoryTree, Discount, DiscountStore,
@@ -30,6 +30,7 @@ struct State {
     products: HashMap<ProductId, ProductFacts>,
     deleted: HashMap<ProductId, u64>,
     categories: HashMap<CategoryId, CategoryFacts>,
+    events: Vec<OutgoingEvent>,
 }
 
 impl MemoryDiscounts {
@@ -40,6 +41,11 @@ impl MemoryDiscounts {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every event written so far, oldest first.
+    pub fn events(&self) -> Vec<OutgoingEvent> {
+        self.lock().events.clone()
     }
 }
 
@@ -103,7 +109,7 @@ impl DiscountStore for MemoryDiscounts {
             .collect())
     }
 
-    async fn create(&self, discount: &Discount) -> Result<(), DomainError> {
+    async fn create(&self, discount: &Discount, event: OutgoingEvent) -> Result<(), DomainError> {
         let mut state = self.lock();
         if state.discounts.contains_key(&discount.id) {
             return Err(DomainError::Conflict(format!(
@@ -118,10 +124,16 @@ impl DiscountStore for MemoryDiscounts {
             state.codes.insert(code, discount.id);
         }
         state.discounts.insert(discount.id, discount.clone());
+        state.events.push(event);
         Ok(())
     }
 
-    async fn update(&self, before: &Discount, after: &Discount) -> Result<(), DomainError> {
+    async fn update(
+        &self,
+        before: &Discount,
+        after: &Discount,
+        event: OutgoingEvent,
+    ) -> Result<(), DomainError> {
         let mut state = self.lock();
         state.check_version(before)?;
         let (old, new) = (before.normalised_code(), after.normalised_code());
@@ -141,10 +153,11 @@ impl DiscountStore for MemoryDiscounts {
             }
         }
         state.discounts.insert(after.id, after.clone());
+        state.events.push(event);
         Ok(())
     }
 
-    async fn delete(&self, before: &Discount) -> Result<(), DomainError> {
+    async fn delete(&self, before: &Discount, event: OutgoingEvent) -> Result<(), DomainError> {
         let mut state = self.lock();
         state.check_version(before)?;
         if let Some(code) = before.normalised_code()
@@ -153,6 +166,7 @@ impl DiscountStore for MemoryDiscounts {
             state.codes.remove(&code);
         }
         state.discounts.remove(&before.id);
+        state.events.push(event);
         Ok(())
     }
 

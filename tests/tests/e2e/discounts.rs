@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use shop_domain::{DiscountId, OrderId};
 use shop_e2e::{http, shop};
 
-use crate::client::{Client, as_user, suffix};
+use crate::client::{BusTap, Client, as_user, suffix};
 
 /// What an invocation answered: its `errorType` when it failed, and its payload.
 struct Invoked {
@@ -302,6 +302,7 @@ fn admins_manage_discounts_and_shoppers_validate_them_through_the_gateway() {
         let admin = as_user(cloud, "Admin", "e2e-admin").await;
         let user = as_user(cloud, "User", &format!("shopper-{}", suffix())).await;
         let welcome = code("Welcome");
+        let tap = BusTap::new(cloud, "shop.discounts").await;
 
         // CRUD, the code unique in any case, versions, roles.
         let created = admin
@@ -399,10 +400,67 @@ fn admins_manage_discounts_and_shoppers_validate_them_through_the_gateway() {
             "at least the code's 10 % of 100.00: {evaluated}"
         );
 
-        // Deleted: gone, and its code free again.
+        // Every write reached the bus through the outbox, as its schema says.
+        let id = created.body["id"].clone();
+        // Delivery is at least once: the same event (one `detail.id`) may arrive twice.
+        let ours = |events: &[Value]| -> Vec<Value> {
+            let mut seen = std::collections::BTreeSet::new();
+            events
+                .iter()
+                .filter(|e| {
+                    e["detail"]["data"]["discount"]["id"] == id
+                        || e["detail"]["data"]["discountId"] == id
+                })
+                .filter(|e| seen.insert(e["detail"]["id"].to_string()))
+                .cloned()
+                .collect()
+        };
+
         assert_eq!(admin.send(Method::DELETE, &path, None, &[("if-match", "\"1\"")]).await.status, 412);
         assert_eq!(admin.delete(&path).await.status, 204);
         assert_eq!(admin.get(&path).await.status, 404);
+        // Each write committed its event with it (the outbox items, read back from the table),
+        // and the relay puts them on the bus.
+        let table = &cloud.stack().resources["DiscountsTable"].physical_id;
+        let scanned = aws_sdk_dynamodb::Client::new(&cloud.sdk_config())
+            .scan()
+            .table_name(table)
+            .filter_expression("#type = :outbox")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(
+                ":outbox",
+                aws_sdk_dynamodb::types::AttributeValue::S("outbox".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut outbox: Vec<Value> = scanned
+            .items()
+            .iter()
+            .filter_map(|item| match item.get("envelope") {
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(text)) => {
+                    serde_json::from_str(text).ok()
+                }
+                _ => None,
+            })
+            .filter(|detail: &Value| {
+                detail["data"]["discount"]["id"] == id || detail["data"]["discountId"] == id
+            })
+            .collect();
+        outbox.sort_by_key(|d| d["aggregateVersion"].as_u64());
+        let kinds: Vec<&str> = outbox.iter().map(|d| d["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["DiscountCreated", "DiscountModified", "DiscountDeleted"]);
+        for detail in &outbox {
+            shop_schemas::assert_valid("shop.discounts", detail["type"].as_str().unwrap(), detail);
+        }
+        let events = tap.collect(|events| !ours(events).is_empty()).await;
+        let delivered = ours(&events);
+        assert!(!delivered.is_empty(), "no discounts event reached the bus");
+        for event in &delivered {
+            let kind = event["detail-type"].as_str().unwrap();
+            assert!(kinds.contains(&kind), "{kind}");
+            shop_schemas::assert_valid("shop.discounts", kind, &event["detail"]);
+        }
         coupon(&admin, json!({"code": welcome.to_uppercase(), "name": "Reborn", "type": "percentage", "value": 5})).await;
     });
 }

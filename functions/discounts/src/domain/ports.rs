@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_domain::{DiscountId, DomainError, OrderId, ProductId};
+use shop_domain::{DiscountId, DomainError, OrderId, OutgoingEvent, ProductId};
 
 use super::catalog::{CatalogEvent, CategoryTree, ProductFacts};
 use super::discount::Discount;
@@ -45,17 +45,22 @@ pub trait DiscountStore: Send + Sync {
     /// Every automatic campaign (active or not).
     async fn automatic(&self) -> Result<Vec<Discount>, DomainError>;
 
-    /// Stores a new discount with its code guard; [`DomainError::Conflict`] when the id or the
-    /// code (in any case) is taken.
-    async fn create(&self, discount: &Discount) -> Result<(), DomainError>;
+    /// Stores a new discount with its code guard and `event`; [`DomainError::Conflict`] when
+    /// the id or the code (in any case) is taken.
+    async fn create(&self, discount: &Discount, event: OutgoingEvent) -> Result<(), DomainError>;
 
     /// Replaces `before` (as the caller read it) by `after`, conditional on `before`'s
-    /// version; a changed code moves its guard. [`DomainError::Conflict`] when stale or the
-    /// new code is taken, [`DomainError::NotFound`] when gone.
-    async fn update(&self, before: &Discount, after: &Discount) -> Result<(), DomainError>;
+    /// version, with `event`; a changed code moves its guard. [`DomainError::Conflict`] when
+    /// stale or the new code is taken, [`DomainError::NotFound`] when gone.
+    async fn update(
+        &self,
+        before: &Discount,
+        after: &Discount,
+        event: OutgoingEvent,
+    ) -> Result<(), DomainError>;
 
-    /// Deletes `before`, conditional on its version, and frees its code.
-    async fn delete(&self, before: &Discount) -> Result<(), DomainError>;
+    /// Deletes `before`, conditional on its version, frees its code, with `event`.
+    async fn delete(&self, before: &Discount, event: OutgoingEvent) -> Result<(), DomainError>;
 
     /// One page of discounts, oldest first, after `after`; the page and, when more follow,
     /// its last id.

@@ -20,6 +20,7 @@ const ANN: &str = "01JBQ00000000000000000AN01";
 
 struct World {
     deps: Deps,
+    store: Arc<MemoryDiscounts>,
     clock: Arc<FixedClock>,
 }
 
@@ -29,9 +30,10 @@ fn world() -> World {
     World {
         deps: Deps {
             discounts: store.clone(),
-            catalog: store,
+            catalog: store.clone(),
             clock: clock.clone(),
         },
+        store,
         clock,
     }
 }
@@ -265,6 +267,26 @@ async fn replace_and_delete_are_conditional_on_the_version() {
         json!({"code": "welcome15", "name": "Again", "type": "percentage", "value": 15}),
     )
     .await;
+    // Each write committed its event; the refused ones and the no-op PUT none.
+    let events = world.store.events();
+    let types: Vec<&str> = events.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "DiscountCreated",
+            "DiscountModified",
+            "DiscountDeleted",
+            "DiscountCreated"
+        ]
+    );
+    let versions: Vec<u64> = events
+        .iter()
+        .map(|e| e.detail["aggregateVersion"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2, 3, 1]);
+    for event in &events {
+        shop_schemas::assert_valid(&event.source, &event.detail_type, &event.detail);
+    }
 }
 
 #[tokio::test]
