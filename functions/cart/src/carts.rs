@@ -25,7 +25,8 @@ use shop_domain::{CartId, DomainError, ProductId, UserId};
 use crate::Deps;
 use crate::domain::pricing::{self, CartView, DiscountAnswer};
 use crate::domain::{
-    Cart, CartOwner, Line, MAX_LINES, MAX_QUANTITY, Refusal, StockLevel, Unit, expiry, hash_token,
+    Cart, CartOwner, Line, MAX_LINES, MAX_QUANTITY, ProductFacts, Refusal, StockLevel, Unit,
+    expiry, hash_token,
 };
 
 /// The header that carries a guest cart's token.
@@ -105,14 +106,33 @@ pub(crate) async fn view(
     let units: Vec<Unit> = cart
         .map(|c| c.lines.iter().map(|l| l.unit.clone()).collect())
         .unwrap_or_default();
+    let (products, stock) = facts_of(deps, &units).await?;
+    priced_view(deps, owner, cart, &products, stock.as_deref()).await
+}
+
+/// The product facts and stock levels of `units`, asked at once (stock `None` when inventory
+/// cannot be asked).
+pub(crate) async fn facts_of(
+    deps: &Deps,
+    units: &[Unit],
+) -> Result<(Vec<ProductFacts>, Option<Vec<StockLevel>>), DomainError> {
+    if units.is_empty() {
+        return Ok((Vec::new(), Some(Vec::new())));
+    }
     let ids: Vec<ProductId> = units.iter().map(|u| u.product_id).collect();
-    let (products, stock) = if units.is_empty() {
-        (Vec::new(), Some(Vec::new()))
-    } else {
-        let (products, stock) = tokio::join!(deps.products.products(&ids), stock_of(deps, &units));
-        (products?, stock)
-    };
-    let priced = pricing::price(owner, cart, &products, stock.as_deref());
+    let (products, stock) = tokio::join!(deps.products.products(&ids), stock_of(deps, units));
+    Ok((products?, stock))
+}
+
+/// `cart` priced with facts already read, and its discount.
+pub(crate) async fn priced_view(
+    deps: &Deps,
+    owner: CartOwner,
+    cart: Option<&Cart>,
+    products: &[ProductFacts],
+    stock: Option<&[StockLevel]>,
+) -> Result<CartView, DomainError> {
+    let priced = pricing::price(owner, cart, products, stock);
     let answer = match &priced.discount_query {
         None => DiscountAnswer::NotAsked,
         Some(query) => match deps.discounts.evaluate(query).await {

@@ -300,6 +300,9 @@ pub struct LineAdd {
     pub unit_price: i64,
     /// The product's currency; the cart must have it or none.
     pub currency: Currency,
+    /// Whether the caller's read of the cart had the unit's line: which write a store tries
+    /// first (the other follows when its condition fails, so a stale hint costs one write).
+    pub line_seen: bool,
 }
 
 /// Why a store refused a cart write: a rule held by the write's condition.

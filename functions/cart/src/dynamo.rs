@@ -218,6 +218,15 @@ impl LineItem {
     }
 }
 
+/// The two writes of an add.
+#[derive(Clone, Copy)]
+enum Attempt {
+    /// Onto the unit's line.
+    Onto,
+    /// As a new line.
+    New,
+}
+
 /// What a failed single-item write means.
 enum Written {
     Yes,
@@ -366,47 +375,61 @@ impl CartStore for DynamoCarts {
         })
         .map_err(|e| DomainError::Internal(format!("cannot map a cart line: {e}")))?;
         for _ in 0..ATTEMPTS {
-            // Onto the unit's line, never past 99.
-            let onto = self
-                .update_live(
-                    owner,
-                    "cartLines.#u.quantity = cartLines.#u.quantity + :q, \
-                     cartLines.#u.addedPrice = :p, cartLines.#u.updatedAt = :at",
-                    None,
-                    "attribute_exists(cartLines.#u) AND cartLines.#u.quantity <= :limit \
-                     AND currency = :c",
-                    &names,
-                    vec![
-                        (":q", n(add.quantity)),
-                        (":p", n(add.unit_price)),
-                        (":limit", n(MAX_QUANTITY.saturating_sub(add.quantity))),
-                        (":c", s(add.currency.code())),
-                    ],
-                    now,
-                )
-                .await?;
-            if let Written::Yes = onto {
-                return Ok(Ok(()));
+            let order = if add.line_seen {
+                [Attempt::Onto, Attempt::New]
+            } else {
+                [Attempt::New, Attempt::Onto]
+            };
+            let mut written = false;
+            for attempt in order {
+                let result = match attempt {
+                    // Onto the unit's line, never past 99.
+                    Attempt::Onto => {
+                        self.update_live(
+                            owner,
+                            "cartLines.#u.quantity = cartLines.#u.quantity + :q, \
+                             cartLines.#u.addedPrice = :p, cartLines.#u.updatedAt = :at",
+                            None,
+                            "attribute_exists(cartLines.#u) AND cartLines.#u.quantity <= :limit \
+                             AND currency = :c",
+                            &names,
+                            vec![
+                                (":q", n(add.quantity)),
+                                (":p", n(add.unit_price)),
+                                (":limit", n(MAX_QUANTITY.saturating_sub(add.quantity))),
+                                (":c", s(add.currency.code())),
+                            ],
+                            now,
+                        )
+                        .await?
+                    }
+                    // A new line, never the 51st, never in a second currency.
+                    Attempt::New => {
+                        self.update_live(
+                            owner,
+                            "cartLines.#u = :line, lineCount = lineCount + :one, currency = :c",
+                            None,
+                            "attribute_not_exists(cartLines.#u) AND lineCount < :max \
+                             AND (attribute_not_exists(currency) OR currency = :c \
+                             OR lineCount = :zero)",
+                            &names,
+                            vec![
+                                (":line", line.clone()),
+                                (":max", n(MAX_LINES)),
+                                (":zero", n(0)),
+                                (":c", s(add.currency.code())),
+                            ],
+                            now,
+                        )
+                        .await?
+                    }
+                };
+                if let Written::Yes = result {
+                    written = true;
+                    break;
+                }
             }
-            // A new line, never the 51st, never in a second currency.
-            let new = self
-                .update_live(
-                    owner,
-                    "cartLines.#u = :line, lineCount = lineCount + :one, currency = :c",
-                    None,
-                    "attribute_not_exists(cartLines.#u) AND lineCount < :max \
-                     AND (attribute_not_exists(currency) OR currency = :c OR lineCount = :zero)",
-                    &names,
-                    vec![
-                        (":line", line.clone()),
-                        (":max", n(MAX_LINES)),
-                        (":zero", n(0)),
-                        (":c", s(add.currency.code())),
-                    ],
-                    now,
-                )
-                .await?;
-            if let Written::Yes = new {
+            if written {
                 return Ok(Ok(()));
             }
             // Both refused: read why. A race (the line appeared or went meanwhile) tries again.

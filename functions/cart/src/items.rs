@@ -10,16 +10,19 @@
 //!   sets the quantity (1–99; more than before is checked against the stock).
 //! - `delete_cart_item`, `delete_guest_cart_item` (`DELETE …/items/{itemId}`).
 
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shop_adapters::api::{Handled, respond};
-use shop_adapters::http::{ApiError, parse_json, path_param};
+use shop_adapters::http::{ApiError, json_response, parse_json, path_param};
 use shop_domain::{DomainError, ProductId};
 
 use crate::Deps;
-use crate::carts::{answer_with_cart, available, guest_cart, live_cart, user_owner};
+use crate::carts::{
+    answer_with_cart, available, facts_of, guest_cart, live_cart, priced_view, user_owner, view,
+};
 use crate::domain::{
-    Cart, CartOwner, ItemId, LineAdd, ProductStatus, Refusal, Sku, Unavailable, Unit,
+    Cart, CartOwner, ItemId, LineAdd, ProductStatus, Refusal, Sku, StockLevel, Unavailable, Unit,
     check_quantity,
 };
 
@@ -66,7 +69,12 @@ fn item_unit(req: &Request) -> Result<Unit, ApiError> {
 /// 422 unless `wanted` of `unit` are available.
 async fn ensure_stock(deps: &Deps, unit: &Unit, wanted: u32) -> Result<(), DomainError> {
     let levels = deps.stock.levels(std::slice::from_ref(unit)).await?;
-    let available = available(&levels, unit);
+    check_stock(&levels, unit, wanted)
+}
+
+/// 422 unless `levels` have `wanted` of `unit` available.
+fn check_stock(levels: &[StockLevel], unit: &Unit, wanted: u32) -> Result<(), DomainError> {
+    let available = available(levels, unit);
     if available <= 0 {
         Err(DomainError::Unprocessable(format!(
             "{} is out of stock",
@@ -100,12 +108,22 @@ async fn create_item(deps: &Deps, req: &Request, guest: bool) -> Handled {
         product_id: input.product_id,
         sku: input.sku,
     };
-    let facts = deps
-        .products
-        .products(&[unit.product_id])
-        .await?
-        .into_iter()
-        .find(|f| !f.deleted)
+    // The facts of every unit of the cart and of this one, read once: for the checks here and
+    // for the answer after the write.
+    let mut units: Vec<Unit> = cart
+        .as_ref()
+        .map(|c| c.lines.iter().map(|l| l.unit.clone()).collect())
+        .unwrap_or_default();
+    if !units.contains(&unit) {
+        units.push(unit.clone());
+    }
+    let (products, stock) = facts_of(deps, &units).await?;
+    let stock = stock.ok_or_else(|| {
+        DomainError::Unavailable("inventory's stock levels cannot be checked".to_owned())
+    })?;
+    let facts = products
+        .iter()
+        .find(|f| f.product_id == unit.product_id && !f.deleted)
         .ok_or_else(|| DomainError::not_found("product", unit.product_id))?;
     let (unit_price, _) = facts.offer(&unit).map_err(|why| match (why, &unit.sku) {
         (Unavailable::VariantRemoved, Some(sku)) => DomainError::not_found("sku", sku.as_str()),
@@ -127,19 +145,30 @@ async fn create_item(deps: &Deps, req: &Request, guest: bool) -> Handled {
         .as_ref()
         .and_then(|c| c.line(&unit))
         .map_or(0, |l| l.quantity);
-    ensure_stock(deps, &unit, has + quantity).await?;
+    check_stock(&stock, &unit, has + quantity)?;
     let add = LineAdd {
         unit: unit.clone(),
         quantity,
         unit_price,
         currency,
+        line_seen: has > 0,
     };
     for _ in 0..ATTEMPTS {
         let now = deps.clock.now();
         match deps.carts.add(&owner, &add, now).await? {
             Ok(()) => {
                 tracing::info!(owner = %owner, item_id = %unit.item_id(), quantity, "added to cart");
-                return answer_with_cart(deps, owner).await;
+                let cart = live_cart(deps, &owner).await?;
+                // Another line may have arrived meanwhile: then its facts are read too.
+                let known = cart
+                    .as_ref()
+                    .is_none_or(|c| c.lines.iter().all(|l| units.contains(&l.unit)));
+                let view = if known {
+                    priced_view(deps, owner, cart.as_ref(), &products, Some(&stock)).await?
+                } else {
+                    view(deps, owner, cart.as_ref()).await?
+                };
+                return Ok(json_response(StatusCode::OK, &view));
             }
             // A user's first add starts the cart (or replaces an expired one).
             Err(Refusal::NoCart) if !guest => {
