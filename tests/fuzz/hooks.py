@@ -47,6 +47,20 @@ RULES_SCHEMAS_CANNOT_STATE = [
     ("replaceCategory", "parentId", "cannot be the category itself"),
     ("replaceCategory", "parentId", "would create a cycle"),
     ("replaceCategory", "parentId", "would make the category tree"),
+    # Discounts: rules between fields (code and automatic, value and type, currency and the
+    # amounts, the dates' order).
+    ("createDiscount", "code", "is required unless the discount is automatic"),
+    ("createDiscount", "code", "must be absent for an automatic campaign"),
+    ("createDiscount", "value", "must be a percentage from 1 to 100"),
+    ("createDiscount", "currency", "is required for a fixed discount"),
+    ("createDiscount", "currency", "is required when minSubtotal or maxDiscount is given"),
+    ("createDiscount", "endsAt", "must be after startsAt"),
+    ("replaceDiscount", "code", "is required unless the discount is automatic"),
+    ("replaceDiscount", "code", "must be absent for an automatic campaign"),
+    ("replaceDiscount", "value", "must be a percentage from 1 to 100"),
+    ("replaceDiscount", "currency", "is required for a fixed discount"),
+    ("replaceDiscount", "currency", "is required when minSubtotal or maxDiscount is given"),
+    ("replaceDiscount", "endsAt", "must be after startsAt"),
 ]
 
 # The functions read JSON integers as integers: `711.0` is refused ("invalid type: floating

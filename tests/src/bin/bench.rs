@@ -18,6 +18,8 @@
 //! - **warm latency** of `GET /api/products/{id}` through the local API Gateway, 1,000
 //!   requests, and of a filtered `GET /api/products` on a 10,000-product catalog, 100
 //!   requests — with the release builds of those two functions in the local cloud.
+//! - **cart**: p50/p95/p99 of `POST /api/cart/items` and `GET /api/cart` through the local
+//!   gateway (release builds of `create-cart-item` and `get-cart`; see `cart_bench`).
 //!
 //! The latencies include the local gateway, the edge and moto (Python), which dominate them;
 //! on AWS the same functions talk to DynamoDB instead. The figures go into the README.
@@ -43,6 +45,10 @@ const GETS: usize = 1_000;
 const LISTS: usize = 100;
 const CATALOG: usize = 10_000;
 const MEASURED: [&str; 2] = ["get-product", "list-products"];
+/// The cart functions whose latency is measured, also run from release builds.
+const CART_MEASURED: [&str; 2] = ["create-cart-item", "get-cart"];
+/// Timed requests per cart route.
+const CART_REQUESTS: usize = 200;
 const SERVICE_COLD_STARTS: usize = 30;
 /// The system's CA directory, as distributions set `SSL_CERT_DIR`.
 const SYSTEM_CERT_DIR: &str = "/etc/ssl/certs";
@@ -223,11 +229,12 @@ fn bin_dir(root: &Path) -> anyhow::Result<PathBuf> {
             .to_string();
         let executable = path.is_file() && !name.contains('.') && !name.starts_with('.');
         if executable {
-            let source = if MEASURED.contains(&name.as_str()) {
-                target.join("release").join(&name)
-            } else {
-                path.clone()
-            };
+            let source =
+                if MEASURED.contains(&name.as_str()) || CART_MEASURED.contains(&name.as_str()) {
+                    target.join("release").join(&name)
+                } else {
+                    path.clone()
+                };
             std::os::unix::fs::symlink(&source, dir.join(&name))?;
         }
     }
@@ -494,6 +501,173 @@ async fn main() -> anyhow::Result<()> {
         CATALOG + 1,
         summary(api.time_gets(&list, LISTS).await?)
     );
+    cart_bench(&cloud, &api, &product_id).await?;
+    inventory_bench(&cloud, &api, &product_id).await?;
     cloud.stop().await;
+    Ok(())
+}
+
+/// Concurrent reservations per round of [`inventory_bench`].
+const RESERVATIONS: usize = 50;
+
+/// The time for [`RESERVATIONS`] concurrent `reserve-stock` invocations of one unit through the
+/// edge's Invoke API (debug builds, as the local cloud runs them; more at once than the
+/// function's local concurrency): a warm-up round, then a timed one, each reserving 1 of a
+/// unit with at least that many available, so every one of them must win.
+async fn inventory_bench(
+    cloud: &LocalCloud,
+    api: &Api<'_>,
+    product_id: &str,
+) -> anyhow::Result<()> {
+    let http = &api.http;
+    let stock = format!("{}/api/inventory/{product_id}/MUG-L", cloud.api_url());
+    let name = &cloud.stack().resources["ReserveStockFunction"].physical_id;
+    let invoke = format!(
+        "{}/2015-03-31/functions/{name}/invocations",
+        cloud.edge_url()
+    );
+    for round in ["warm-up", "timed"] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let response = http
+                .put(&stock)
+                .bearer_auth(&api.token)
+                .json(&json!({"onHand": RESERVATIONS * 2, "lowStockThreshold": 0}))
+                .send()
+                .await?;
+            if response.status() == 200 {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("PUT {stock}: {}", response.status());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let started = Instant::now();
+        let calls = (0..RESERVATIONS).map(|_| {
+            let body = json!({"reservationId": shop_domain::ReservationId::new(), "holdSeconds": 60,
+                "items": [{"productId": product_id, "sku": "MUG-L", "quantity": 1}]});
+            let invoke = &invoke;
+            async move {
+                let one = Instant::now();
+                let response = http.post(invoke).body(body.to_string()).send().await?;
+                let failed = response.headers().contains_key("x-amz-function-error");
+                let payload = response.text().await?;
+                if failed {
+                    bail!("reserve-stock failed: {payload}");
+                }
+                anyhow::Ok(one.elapsed().as_secs_f64() * 1000.0)
+            }
+        });
+        let each = futures::future::try_join_all(calls).await?;
+        let total = started.elapsed().as_secs_f64() * 1000.0;
+        if round == "timed" {
+            println!(
+                "  {RESERVATIONS} concurrent reserve-stock of one unit through the edge: {total:.0} ms in all; each {}",
+                summary(each)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The cart's two hot routes through the local gateway, release builds (inventory's
+/// `get-stock-levels` and discounts' `evaluate-discounts`, which both invoke, are debug
+/// builds): `POST /api/cart/items` (each add timed, its line then removed untimed, so the
+/// line never reaches 99) and `GET /api/cart` of a one-line cart, [`CART_REQUESTS`] each.
+async fn cart_bench(cloud: &LocalCloud, api: &Api<'_>, product_id: &str) -> anyhow::Result<()> {
+    let http = &api.http;
+    let url = |path: &str| format!("{}{path}", cloud.api_url());
+    // Stock the unit once inventory knows the product; the cart learns it from the same events.
+    let stock = url(&format!("/api/inventory/{product_id}/MUG-S"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = http
+            .put(&stock)
+            .bearer_auth(&api.token)
+            .json(&json!({"onHand": 1_000_000, "lowStockThreshold": 0}))
+            .send()
+            .await?;
+        if response.status() == 200 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("PUT {stock}: {}", response.status());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let user = shop_domain::UserId::new().to_string();
+    let token = localcloud::token::mint_for(
+        &cloud.sdk_config(),
+        &cloud.stack().outputs,
+        "User",
+        &user,
+        TimeDelta::minutes(60),
+    )
+    .await?;
+    let add = json!({"productId": product_id, "sku": "MUG-S", "quantity": 1});
+    let item = url(&format!("/api/cart/items/{product_id}~MUG-S"));
+    let mut adds = Vec::with_capacity(CART_REQUESTS);
+    let mut round = 0;
+    while adds.len() < CART_REQUESTS {
+        let started = Instant::now();
+        let response = http
+            .post(url("/api/cart/items"))
+            .bearer_auth(&token)
+            .json(&add)
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        round += 1;
+        match status.as_u16() {
+            200 => adds.push(ms),
+            // Until the cart's projection has the product (the first rounds only).
+            404 if adds.is_empty() && round < 300 => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            other => bail!("POST /api/cart/items answered {other}"),
+        }
+        // Warm-up: the first ten adds are not counted.
+        if round <= 10 {
+            adds.clear();
+        }
+        let removed = http.delete(&item).bearer_auth(&token).send().await?;
+        if removed.status() != 200 {
+            bail!("DELETE {item} answered {}", removed.status());
+        }
+    }
+    println!(
+        "  POST /api/cart/items through the local gateway: {}",
+        summary(adds)
+    );
+    http.post(url("/api/cart/items"))
+        .bearer_auth(&token)
+        .json(&add)
+        .send()
+        .await?;
+    let mut gets = Vec::with_capacity(CART_REQUESTS);
+    for i in 0..CART_REQUESTS + 10 {
+        let started = Instant::now();
+        let response = http
+            .get(url("/api/cart"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        if status != 200 {
+            bail!("GET /api/cart answered {status}");
+        }
+        if i >= 10 {
+            gets.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    println!(
+        "  GET /api/cart (one line) through the local gateway: {}",
+        summary(gets)
+    );
     Ok(())
 }

@@ -269,6 +269,95 @@ async fn base_catalog(
     Ok((brands, categories, fresh))
 }
 
+/// The discounts of the seed: the coupon `WELCOME10` (10 % off, once per user) and one
+/// automatic campaign (15 % off running shoes); each made once, however often the seed runs.
+/// How many were added.
+async fn seed_discounts(api: &Api, categories: &HashMap<String, String>) -> anyhow::Result<usize> {
+    let listed = api.get("/api/admin/discounts?pageSize=100").await?;
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    let wanted = [
+        json!({"code": "WELCOME10", "name": "Welcome: 10 % off", "type": "percentage",
+            "value": 10, "perUserLimit": 1}),
+        json!({"name": "Running week: 15 % off running shoes", "type": "percentage",
+            "value": 15, "automatic": true,
+            "appliesTo": {"categoryIds": [categories["Running"]]}}),
+    ];
+    let mut added = 0;
+    for body in wanted {
+        if !names.contains(&body["name"].as_str().unwrap_or_default()) {
+            api.post("/api/admin/discounts", body).await?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// Stock for every unit of the seeded products, once the inventory has heard of them (it
+/// learns products from the catalog's events, within seconds): a few units of each, every
+/// third one below its threshold of 5 (so `LowStockDetected` fires). A unit with movements
+/// already keeps its stock, so the seed can run again. How many units were stocked.
+async fn seed_stock(api: &Api) -> anyhow::Result<usize> {
+    let names: Vec<&str> = PRODUCTS.iter().map(|p| p.0).collect();
+    let mut products = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = match &next {
+            None => api.get("/api/products?pageSize=100").await?,
+            Some(token) => {
+                api.get(&format!("/api/products?pageSize=100&nextToken={token}"))
+                    .await?
+            }
+        };
+        for product in page["items"].as_array().into_iter().flatten() {
+            if names.contains(&product["name"].as_str().unwrap_or_default()) {
+                products.push(product["id"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        match page["nextToken"].as_str() {
+            Some(token) => next = Some(token.to_owned()),
+            None => break,
+        }
+    }
+    let mut stocked = 0;
+    for (i, id) in products.iter().enumerate() {
+        let mut stock = None;
+        for _ in 0..120 {
+            if let Ok(known) = api.get(&format!("/api/inventory/{id}")).await {
+                stock = Some(known);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        let stock = stock.with_context(|| format!("the inventory never heard of product {id}"))?;
+        for (j, item) in stock["items"].as_array().into_iter().flatten().enumerate() {
+            let sku = item["sku"].as_str().unwrap_or_default();
+            let path = format!("/api/inventory/{id}/{sku}");
+            let moved = api.get(&format!("{path}/movements?pageSize=1")).await?;
+            if moved["items"].as_array().is_some_and(|m| !m.is_empty()) {
+                continue;
+            }
+            let on_hand = if (i + j) % 3 == 0 {
+                2
+            } else {
+                10 + (i * 7 + j * 3) % 40
+            };
+            api.call(
+                reqwest::Method::PUT,
+                &path,
+                Some(json!({"onHand": on_hand, "lowStockThreshold": 5})),
+            )
+            .await?;
+            stocked += 1;
+        }
+    }
+    Ok(stocked)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let extra: usize = match std::env::args().nth(1) {
@@ -297,6 +386,8 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
     }
+    let discounts = seed_discounts(&api, &categories).await?;
+    println!("seed: {discounts} discounts added (WELCOME10 and a running-shoes campaign)");
     let total = bodies.len();
     futures::stream::iter(bodies)
         .map(|body| {
@@ -319,6 +410,8 @@ async fn main() -> anyhow::Result<()> {
             " (the base catalog was already there)"
         }
     );
+    let stocked = seed_stock(&api).await?;
+    println!("seed: stock for {stocked} units (every third below its threshold of 5)");
     let shop = shop_e2e::accounts::Shop {
         api_url: state.api_url.clone(),
         edge_url: state.edge_url.clone(),

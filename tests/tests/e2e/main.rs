@@ -2,12 +2,15 @@
 //! every module shares one cloud).
 
 mod adapters;
+mod cart;
 mod catalog;
 
 mod client;
+mod discounts;
 mod fuzz;
 mod gateway;
 mod identity;
+mod inventory;
 mod openapi;
 mod permissions;
 mod stores;

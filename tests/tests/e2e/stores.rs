@@ -208,6 +208,56 @@ fn dynamodb_profile_pages_cover_every_match_once() {
     });
 }
 
+async fn inventory(cloud: &Cloud) -> (inventory::dynamo::DynamoInventory, String) {
+    let table = copy_of(cloud, "InventoryTable").await;
+    let client = Client::new(&cloud.sdk_config());
+    (
+        inventory::dynamo::DynamoInventory::new(client, &table),
+        table,
+    )
+}
+
+#[test]
+fn dynamodb_reservations_never_oversell() {
+    shop().run(|cloud| async move {
+        let (store, table) = inventory(cloud).await;
+        let succeeded = inventory::contract::reservations_never_oversell(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, succeeded);
+    });
+}
+
+#[test]
+fn dynamodb_reservation_transitions_happen_once() {
+    shop().run(|cloud| async move {
+        let (store, _) = inventory(cloud).await;
+        inventory::contract::transitions_happen_once(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_stock_writes_from_a_stale_read_are_refused() {
+    shop().run(|cloud| async move {
+        let (store, _) = inventory(cloud).await;
+        inventory::contract::writes_from_a_stale_read_are_refused(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_product_facts_apply_once_and_in_order() {
+    shop().run(|cloud| async move {
+        let (store, _) = inventory(cloud).await;
+        inventory::contract::product_facts_apply_once_and_in_order(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_expiries_are_found_and_movements_paged() {
+    shop().run(|cloud| async move {
+        let (store, _) = inventory(cloud).await;
+        inventory::contract::expiries_are_found_and_movements_paged(&store).await;
+    });
+}
+
 /// How many outbox items `table` holds.
 async fn outbox_items(cloud: &Cloud, table: &str) -> usize {
     let count = Client::new(&cloud.sdk_config())
@@ -225,4 +275,105 @@ async fn outbox_items(cloud: &Cloud, table: &str) -> usize {
         .unwrap()
         .count;
     usize::try_from(count).unwrap()
+}
+
+async fn carts(cloud: &Cloud) -> cart::dynamo::DynamoCarts {
+    let table = copy_of(cloud, "CartTable").await;
+    cart::dynamo::DynamoCarts::new(Client::new(&cloud.sdk_config()), &table)
+}
+
+#[test]
+fn dynamodb_carts_start_once_and_expire() {
+    shop().run(|cloud| async move {
+        cart::contract::carts_start_once_and_expire(&carts(cloud).await).await;
+    });
+}
+
+#[test]
+fn dynamodb_one_units_adds_sum_and_never_pass_99() {
+    shop().run(|cloud| async move {
+        cart::contract::one_units_adds_sum_and_never_pass_99(&carts(cloud).await).await;
+    });
+}
+
+#[test]
+fn dynamodb_a_cart_holds_50_lines_in_one_currency() {
+    shop().run(|cloud| async move {
+        cart::contract::a_cart_holds_50_lines_in_one_currency(&carts(cloud).await).await;
+    });
+}
+
+#[test]
+fn dynamodb_a_cart_merge_happens_once() {
+    shop().run(|cloud| async move {
+        cart::contract::a_merge_happens_once(&carts(cloud).await).await;
+    });
+}
+
+#[test]
+fn dynamodb_cart_products_apply_in_version_order() {
+    shop().run(|cloud| async move {
+        cart::contract::products_apply_in_version_order(&carts(cloud).await).await;
+    });
+}
+
+async fn discounts(cloud: &Cloud) -> discounts::dynamo::DynamoDiscounts {
+    let table = copy_of(cloud, "DiscountsTable").await;
+    discounts::dynamo::DynamoDiscounts::new(Client::new(&cloud.sdk_config()), &table)
+}
+
+#[test]
+fn dynamodb_discount_codes_are_unique_ignoring_case_and_writes_conditional() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::codes_are_unique_ignoring_case_and_writes_conditional(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_a_discount_write_from_a_stale_read_changes_nothing() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::a_write_from_a_stale_read_changes_nothing(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_discount_reservations_hold_both_limits_at_once() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::reservations_hold_both_limits_at_once(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_concurrent_discount_reservations_never_pass_the_limit() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::concurrent_reservations_never_pass_the_limit(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_discount_redemptions_move_once_per_order() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::redemptions_move_once_per_order(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_discount_lists_cover_everything_once() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::lists_cover_everything_once(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_the_discounts_projection_keeps_the_newest_version() {
+    shop().run(|cloud| async move {
+        let store = discounts(cloud).await;
+        discounts::contract::the_projection_keeps_the_newest_version(&store).await;
+    });
 }
