@@ -19,6 +19,38 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Creates the on-demand table `name` keyed by `pk`, with `stream` if given.
+async fn create_table(
+    dynamo: &aws_sdk_dynamodb::Client,
+    name: &str,
+    stream: Option<aws_sdk_dynamodb::types::StreamSpecification>,
+) -> aws_sdk_dynamodb::types::TableDescription {
+    dynamo
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .set_stream_specification(stream)
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .expect("the new table")
+}
+
 #[test]
 fn adapters_work_against_the_endpoint() {
     shop().run(|cloud| async move {
@@ -40,27 +72,7 @@ fn adapters_work_against_the_endpoint() {
             "{missing:?}"
         );
 
-        dynamo
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_table(&dynamo, &table, None).await;
         events.create_event_bus().name(&bus).send().await.unwrap();
 
         TableProbe::new(dynamo.clone(), &table)
@@ -118,39 +130,19 @@ fn a_cancelled_transaction_leaves_no_stream_record() {
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let table = unique("it-stream");
-        let created = dynamo
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .stream_specification(
+        let created = create_table(
+            &dynamo,
+            &table,
+            Some(
                 StreamSpecification::builder()
                     .stream_enabled(true)
                     .stream_view_type(StreamViewType::NewImage)
                     .build()
                     .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let stream = created
-            .table_description()
-            .and_then(|t| t.latest_stream_arn())
-            .expect("a stream")
-            .to_owned();
+            ),
+        )
+        .await;
+        let stream = created.latest_stream_arn().expect("a stream").to_owned();
         let shard = streams
             .describe_stream()
             .stream_arn(&stream)

@@ -202,3 +202,39 @@ impl BusTap {
         received
     }
 }
+
+/// What an internal function answered through the edge's Lambda `Invoke`: its `errorType` when
+/// it failed, and its payload.
+pub struct Invoked {
+    pub error: Option<String>,
+    pub payload: Value,
+}
+
+/// Invokes the function `logical_id` of the cloud's stack with `payload`.
+pub async fn invoke(cloud: &LocalCloud, logical_id: &str, payload: Value) -> Invoked {
+    let name = &cloud.stack().resources[logical_id].physical_id;
+    let url = format!(
+        "{}/2015-03-31/functions/{name}/invocations",
+        cloud.edge_url()
+    );
+    let response = http()
+        .post(&url)
+        .body(payload.to_string())
+        .send()
+        .await
+        .expect("Invoke through the edge");
+    assert_eq!(response.status(), 200, "{logical_id}");
+    let failed = response.headers().contains_key("x-amz-function-error");
+    let payload: Value = response.json().await.expect("a JSON invoke result");
+    Invoked {
+        error: failed.then(|| payload["errorType"].as_str().unwrap_or("?").to_owned()),
+        payload,
+    }
+}
+
+/// Insists the invocation succeeded; its payload.
+pub async fn ok(cloud: &LocalCloud, logical_id: &str, payload: Value) -> Value {
+    let answer = invoke(cloud, logical_id, payload).await;
+    assert_eq!(answer.error, None, "{logical_id}: {}", answer.payload);
+    answer.payload
+}

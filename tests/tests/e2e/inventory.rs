@@ -15,41 +15,7 @@ use serde_json::{Value, json};
 use shop_domain::ReservationId;
 use shop_e2e::{http, shop};
 
-use crate::client::{BusTap, Client, anonymous, as_user, suffix};
-
-/// What an invocation answered: its `errorType` when it failed, and its payload.
-struct Invoked {
-    error: Option<String>,
-    payload: Value,
-}
-
-async fn invoke(cloud: &LocalCloud, logical_id: &str, payload: Value) -> Invoked {
-    let name = &cloud.stack().resources[logical_id].physical_id;
-    let url = format!(
-        "{}/2015-03-31/functions/{name}/invocations",
-        cloud.edge_url()
-    );
-    let response = http()
-        .post(&url)
-        .body(payload.to_string())
-        .send()
-        .await
-        .expect("Invoke through the edge");
-    assert_eq!(response.status(), 200, "{logical_id}");
-    let failed = response.headers().contains_key("x-amz-function-error");
-    let payload: Value = response.json().await.expect("a JSON invoke result");
-    Invoked {
-        error: failed.then(|| payload["errorType"].as_str().unwrap_or("?").to_owned()),
-        payload,
-    }
-}
-
-/// Insists the invocation succeeded; its payload.
-async fn ok(cloud: &LocalCloud, logical_id: &str, payload: Value) -> Value {
-    let answer = invoke(cloud, logical_id, payload).await;
-    assert_eq!(answer.error, None, "{logical_id}: {}", answer.payload);
-    answer.payload
-}
+use crate::client::{BusTap, Client, anonymous, as_user, invoke, ok, suffix};
 
 fn store(cloud: &LocalCloud) -> DynamoInventory {
     let table = &cloud.stack().resources["InventoryTable"].physical_id;
