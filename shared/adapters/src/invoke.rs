@@ -100,16 +100,16 @@ mod tests {
             true,
             br#"{"errorType":"InsufficientStock","errorMessage":"p1/s1"}"#,
         );
-        assert_eq!(
-            named.unwrap().unwrap_err().error_type,
-            "InsufficientStock"
-        );
+        assert_eq!(named.unwrap().unwrap_err().error_type, "InsufficientStock");
         for body in [
             br#"{"errorType":"Retryable","errorMessage":"x"}"#.as_slice(),
             b"not json",
         ] {
             let broken: Result<Result<u32, _>, _> = answer("f", true, body);
-            assert!(matches!(broken, Err(DomainError::Unavailable(_))), "{broken:?}");
+            assert!(
+                matches!(broken, Err(DomainError::Unavailable(_))),
+                "{broken:?}"
+            );
         }
         let unreadable: Result<Result<u32, _>, _> = answer("f", false, b"{}");
         assert!(matches!(unreadable, Err(DomainError::Unavailable(_))));
