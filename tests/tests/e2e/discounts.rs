@@ -14,7 +14,7 @@ use localcloud::LocalCloud;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop_domain::{DiscountId, OrderId};
-use shop_e2e::{http, shop};
+use shop_e2e::shop;
 
 use crate::client::{BusTap, Client, as_user, invoke, ok, suffix};
 

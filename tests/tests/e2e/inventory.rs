@@ -13,7 +13,7 @@ use inventory::dynamo::DynamoInventory;
 use localcloud::LocalCloud;
 use serde_json::{Value, json};
 use shop_domain::ReservationId;
-use shop_e2e::{http, shop};
+use shop_e2e::shop;
 
 use crate::client::{BusTap, Client, anonymous, as_user, invoke, ok, suffix};
 

@@ -46,7 +46,7 @@ fn the_health_function_answers_through_the_edge_invoke_api() {
         // asked again: a missing table or bus fails at once.
         let mut payload = Value::Null;
         for _ in 0..3 {
-            payload = client::ok(&cloud, "GetHealthFunction", event.clone()).await;
+            payload = client::ok(cloud, "GetHealthFunction", event.clone()).await;
             if !payload["body"]
                 .as_str()
                 .unwrap_or_default()
