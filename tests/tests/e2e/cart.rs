@@ -16,7 +16,7 @@ use shop_domain::UserId;
 use shop_e2e::accounts::{Shop, login, register_verified};
 use shop_e2e::{http, shop};
 
-use crate::client::{Answer, Client, anonymous, as_user, bearer, suffix};
+use crate::client::{Answer, Client, anonymous, as_user, bearer, new_product, suffix};
 
 /// How long a catalog change may take to reach the cart (the bus, a queue, the consumer).
 const PROPAGATION: Duration = Duration::from_secs(30);
@@ -31,36 +31,8 @@ async fn product(
     skus: &[&str],
     stock: i64,
 ) -> (String, f64) {
-    let s = suffix();
-    let brand = admin
-        .create("/api/brands", json!({"name": format!("Cart brand {s}")}))
-        .await;
-    let category = admin
-        .create("/api/categories", json!({"name": format!("Cart {s}")}))
-        .await;
-    let variants: Vec<Value> = skus
-        .iter()
-        .map(|sku| json!({"sku": sku, "name": sku, "attributes": {}}))
-        .collect();
-    let created = seller
-        .create(
-            "/api/products",
-            json!({
-                "name": format!("Carted {s}"),
-                "description": "Made for the cart tests.",
-                "price": price,
-                "currency": "EUR",
-                "categoryId": category["id"],
-                "brandId": brand["id"],
-                "status": "active",
-                "attributes": {},
-                "variants": variants,
-                "images": ["https://img.example.com/cart.jpg"]
-            }),
-        )
-        .await;
+    let id = new_product(admin, seller, price, skus).await;
     let made = Instant::now();
-    let id = created["id"].as_str().unwrap().to_owned();
     let units: Vec<String> = if skus.is_empty() {
         vec![id.clone()]
     } else {

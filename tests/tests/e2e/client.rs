@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use localcloud::LocalCloud;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use shop_e2e::http;
 
 /// A caller with a local-only token.
@@ -237,4 +237,43 @@ pub async fn ok(cloud: &LocalCloud, logical_id: &str, payload: Value) -> Value {
     let answer = invoke(cloud, logical_id, payload).await;
     assert_eq!(answer.error, None, "{logical_id}: {}", answer.payload);
     answer.payload
+}
+
+/// An active product of `seller` priced `price` EUR cents with variants `skus` (none: a
+/// product sold as itself), in a new brand and category the admin makes; its id.
+pub async fn new_product(
+    admin: &Client<'_>,
+    seller: &Client<'_>,
+    price: i64,
+    skus: &[&str],
+) -> String {
+    let s = suffix();
+    let brand = admin
+        .create("/api/brands", json!({"name": format!("Brand {s}")}))
+        .await;
+    let category = admin
+        .create("/api/categories", json!({"name": format!("Category {s}")}))
+        .await;
+    let variants: Vec<Value> = skus
+        .iter()
+        .map(|sku| json!({"sku": sku, "name": sku, "attributes": {}}))
+        .collect();
+    let created = seller
+        .create(
+            "/api/products",
+            json!({
+                "name": format!("Product {s}"),
+                "description": "Made for an end-to-end test.",
+                "price": price,
+                "currency": "EUR",
+                "categoryId": category["id"],
+                "brandId": brand["id"],
+                "status": "active",
+                "attributes": {},
+                "variants": variants,
+                "images": ["https://img.example.com/product.jpg"]
+            }),
+        )
+        .await;
+    created["id"].as_str().expect("a product id").to_owned()
 }

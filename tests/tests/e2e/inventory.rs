@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use shop_domain::ReservationId;
 use shop_e2e::shop;
 
-use crate::client::{BusTap, Client, anonymous, as_user, invoke, ok, suffix};
+use crate::client::{BusTap, Client, anonymous, as_user, invoke, new_product, ok, suffix};
 
 fn store(cloud: &LocalCloud) -> DynamoInventory {
     let table = &cloud.stack().resources["InventoryTable"].physical_id;
@@ -25,35 +25,7 @@ fn store(cloud: &LocalCloud) -> DynamoInventory {
 /// A seller's product with variants `skus`, made through the catalog, once the inventory has
 /// heard of it (polled through the public route); its id.
 async fn product(admin: &Client<'_>, seller: &Client<'_>, skus: &[&str]) -> String {
-    let s = suffix();
-    let brand = admin
-        .create("/api/brands", json!({"name": format!("Stock brand {s}")}))
-        .await;
-    let category = admin
-        .create("/api/categories", json!({"name": format!("Stock {s}")}))
-        .await;
-    let variants: Vec<Value> = skus
-        .iter()
-        .map(|sku| json!({"sku": sku, "name": sku, "attributes": {}}))
-        .collect();
-    let created = seller
-        .create(
-            "/api/products",
-            json!({
-                "name": format!("Stocked {s}"),
-                "description": "Made for the inventory tests.",
-                "price": 1000,
-                "currency": "EUR",
-                "categoryId": category["id"],
-                "brandId": brand["id"],
-                "status": "active",
-                "attributes": {},
-                "variants": variants,
-                "images": []
-            }),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = new_product(admin, seller, 1000, skus).await;
     let public = anonymous(admin.cloud);
     let path = format!("/api/inventory/{id}");
     // Seconds normally; a minute on a loaded machine.
