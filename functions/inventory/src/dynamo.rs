@@ -31,7 +31,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{Item, from_item, is_condition_failed, to_item};
+use shop_adapters::dynamo::{Item, from_item, is_condition_failed, put_if_newer, to_item};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, EventId, OutgoingEvent, ProductId, ReservationId};
 
@@ -360,20 +360,7 @@ impl InventoryStore for DynamoInventory {
             r#type: "product".to_owned(),
             facts: facts.clone(),
         })?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR version < :v")
-            .expression_attribute_values(":v", n(facts.version))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failed(&err) => Ok(false),
-            Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
-        }
+        put_if_newer(&self.client, &self.table, item, facts.version).await
     }
 
     async fn units(&self, product_id: ProductId) -> Result<Vec<Unit>, DomainError> {

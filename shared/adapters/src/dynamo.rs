@@ -92,6 +92,30 @@ pub async fn put_if_absent(
     }
 }
 
+/// Puts `item` unless the table holds a copy of it at `version` or newer (its `version`
+/// attribute); whether it was written. How a projection applies another service's events in
+/// order: a redelivered or late event changes nothing.
+pub async fn put_if_newer(
+    client: &Client,
+    table: &str,
+    item: Item,
+    version: u64,
+) -> Result<bool, DomainError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk) OR version < :v")
+        .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failed(&err) => Ok(false),
+        Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
+    }
+}
+
 /// Health probe: `DescribeTable` on the service's table, healthy while it is usable.
 #[derive(Debug, Clone)]
 pub struct TableProbe {
