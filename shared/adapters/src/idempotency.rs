@@ -9,7 +9,9 @@
 //! - a repeat with the same key and the same request gets the stored response again — same
 //!   status, headers and body — with `Idempotent-Replayed: true`;
 //! - the same key with a different request (method, path or body) is 422;
-//! - a repeat while the first still runs is 409 with `Retry-After`;
+//! - a repeat while the first still runs is 409 with `Retry-After` — or, with
+//!   [`idempotent_waiting`], waits a bounded time for the first to finish and replays its
+//!   answer (for commands a client is likely to send twice at once, such as a checkout);
 //! - a 5xx or a failure releases the key, so the client's retry runs again;
 //! - records expire after [`RECORD_LIFETIME`] (a TTL, and a check, since TTL deletion lags);
 //!   an in-progress record whose function died is taken over after [`IN_PROGRESS_LEASE`].
@@ -110,6 +112,26 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, Error>>,
 {
+    idempotent_waiting(store, clock, req, std::time::Duration::ZERO, handler).await
+}
+
+/// How often a waiting repeat looks at the first request's record again.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// [`idempotent`], but a repeat that finds the first request still running looks again every
+/// 100 ms for up to `wait` and replays its answer once it is stored; only after `wait` is it
+/// 409. Keep `wait` well below the function's timeout.
+pub async fn idempotent_waiting<F, Fut>(
+    store: &dyn IdempotencyStore,
+    clock: &dyn Clock,
+    req: Request,
+    wait: std::time::Duration,
+    handler: F,
+) -> Result<Response<Body>, Error>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, Error>>,
+{
     let Some(key) = req.headers().get(HEADER) else {
         return handler(req).await;
     };
@@ -127,7 +149,14 @@ where
     let route = format!("{} {}", req.method(), req.uri().path());
     let key = format!("{scope}#{route}#{key}");
     let fingerprint = fingerprint(&route, req.body().as_ref());
-    match store.claim(&key, &fingerprint, clock.now()).await {
+    let mut claim = store.claim(&key, &fingerprint, clock.now()).await;
+    let mut waited = std::time::Duration::ZERO;
+    while matches!(claim, Ok(Claim::InProgress)) && waited < wait {
+        tokio::time::sleep(WAIT_STEP).await;
+        waited += WAIT_STEP;
+        claim = store.claim(&key, &fingerprint, clock.now()).await;
+    }
+    match claim {
         Ok(Claim::Claimed) => {}
         Ok(Claim::Completed(stored)) => return Ok(replay(&stored)),
         Ok(Claim::InProgress) => {
@@ -575,5 +604,35 @@ mod tests {
         .await;
         assert_eq!(running.status(), 409);
         assert_eq!(running.headers()["retry-after"], "1");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_repeat_replays_the_answer_the_first_request_stores_meanwhile() {
+        let (store, runs) = (MemoryIdempotency::default(), AtomicUsize::new(0));
+        let clock = FixedClock::default();
+        let first = idempotent(&store, &clock, request(Some("k4"), "{}"), |_| async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+            Ok(Response::builder()
+                .status(StatusCode::ACCEPTED)
+                .body(Body::Text("{\"orderId\":1}".to_owned()))
+                .unwrap())
+        });
+        let wait = std::time::Duration::from_secs(3);
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            idempotent_waiting(&store, &clock, request(Some("k4"), "{}"), wait, |_| async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(Response::builder().status(500).body(Body::Empty).unwrap())
+            })
+            .await
+        };
+        let (first, second) = tokio::join!(first, second);
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first.status(), 202);
+        assert_eq!(second.status(), 202, "the repeat waited for the first answer");
+        assert_eq!(text(&second), text(&first));
+        assert_eq!(second.headers()[REPLAYED], "true");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 }
