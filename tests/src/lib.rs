@@ -26,6 +26,9 @@ pub const LOCKOUT_WINDOW_SECS: u64 = 4;
 pub const EMAIL_COOLDOWN_SECS: u64 = 2;
 /// The refresh grace period of the test cloud (the template's default is 10 s).
 pub const REFRESH_GRACE_SECS: u64 = 5;
+/// How long the test cloud's checkout waits for a payment (the template's default is 900 s):
+/// short enough to wait out a timeout, long enough for a loaded machine to pay in time.
+pub const PAYMENT_TIMEOUT_SECS: u64 = 20;
 
 /// The shared shop, started on first use from template.yaml. Function binaries must already be
 /// built (`make test` builds them first).
@@ -47,6 +50,10 @@ pub fn shop() -> &'static SharedCloud {
             (
                 "EmailCooldownSeconds".to_owned(),
                 EMAIL_COOLDOWN_SECS.to_string(),
+            ),
+            (
+                "PaymentTimeoutSeconds".to_owned(),
+                PAYMENT_TIMEOUT_SECS.to_string(),
             ),
         ]);
         // The tests register and log in faster than people do, all from one machine: the login

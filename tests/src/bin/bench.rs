@@ -20,6 +20,10 @@
 //!   requests — with the release builds of those two functions in the local cloud.
 //! - **cart**: p50/p95/p99 of `POST /api/cart/items` and `GET /api/cart` through the local
 //!   gateway (release builds of `create-cart-item` and `get-cart`; see `cart_bench`).
+//! - **checkout**: p50/p95/p99 of `POST /api/orders/checkout` (202) and of a payment on the mock
+//!   gateway → the order `CONFIRMED` (the callback, the saga's remaining steps on moto's
+//!   interpreter), over [`CHECKOUTS`] checkouts one after another (release builds of
+//!   `create-checkout` and `create-payment-callback`; see `checkout_bench`).
 //!
 //! The latencies include the local gateway, the edge and moto (Python), which dominate them;
 //! on AWS the same functions talk to DynamoDB instead. The figures go into the README.
@@ -46,7 +50,14 @@ const LISTS: usize = 100;
 const CATALOG: usize = 10_000;
 const MEASURED: [&str; 2] = ["get-product", "list-products"];
 /// The cart functions whose latency is measured, also run from release builds.
-const CART_MEASURED: [&str; 2] = ["create-cart-item", "get-cart"];
+const CART_MEASURED: [&str; 4] = [
+    "create-cart-item",
+    "get-cart",
+    "create-checkout",
+    "create-payment-callback",
+];
+/// Checkouts timed by [`checkout_bench`].
+const CHECKOUTS: usize = 100;
 /// Timed requests per cart route.
 const CART_REQUESTS: usize = 200;
 const SERVICE_COLD_STARTS: usize = 30;
@@ -502,6 +513,7 @@ async fn main() -> anyhow::Result<()> {
         summary(api.time_gets(&list, LISTS).await?)
     );
     cart_bench(&cloud, &api, &product_id).await?;
+    checkout_bench(&cloud, &api, &product_id).await?;
     inventory_bench(&cloud, &api, &product_id).await?;
     cloud.stop().await;
     Ok(())
@@ -668,6 +680,112 @@ async fn cart_bench(cloud: &LocalCloud, api: &Api<'_>, product_id: &str) -> anyh
     println!(
         "  GET /api/cart (one line) through the local gateway: {}",
         summary(gets)
+    );
+    Ok(())
+}
+
+/// [`CHECKOUTS`] checkouts of one line, one after another, each by a new buyer: the time of
+/// `POST /api/orders/checkout` to its 202, then (once the order shows its payment page,
+/// untimed) the time from pressing Pay on the mock gateway to `GET /api/orders/{id}` saying
+/// `CONFIRMED` (polled every 20 ms). The unit was stocked by [`cart_bench`].
+async fn checkout_bench(cloud: &LocalCloud, api: &Api<'_>, product_id: &str) -> anyhow::Result<()> {
+    let http = &api.http;
+    let url = |path: &str| format!("{}{path}", cloud.api_url());
+    let address = json!({"fullName": "Bench Buyer", "line1": "1 Bench Road", "city": "Benchton",
+                         "postalCode": "12345", "country": "DE"});
+    let (mut checkouts, mut confirmations) = (Vec::new(), Vec::new());
+    for round in 0..CHECKOUTS + 5 {
+        let token = localcloud::token::mint_for(
+            &cloud.sdk_config(),
+            &cloud.stack().outputs,
+            "User",
+            &shop_domain::UserId::new().to_string(),
+            TimeDelta::minutes(60),
+        )
+        .await?;
+        let added = http
+            .post(url("/api/cart/items"))
+            .bearer_auth(&token)
+            .json(&json!({"productId": product_id, "sku": "MUG-S", "quantity": 1}))
+            .send()
+            .await?;
+        if added.status() != 200 {
+            bail!("POST /api/cart/items answered {}", added.status());
+        }
+        let started = Instant::now();
+        let placed = http
+            .post(url("/api/orders/checkout"))
+            .bearer_auth(&token)
+            .header("idempotency-key", format!("bench-{round}"))
+            .json(&json!({ "shippingAddress": address }))
+            .send()
+            .await?;
+        let status = placed.status();
+        let placed: Value = placed.json().await?;
+        let checkout_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status != 202 {
+            bail!("POST /api/orders/checkout answered {status}: {placed}");
+        }
+        let order_url = url(&format!(
+            "/api/orders/{}",
+            placed["orderId"].as_str().unwrap_or("")
+        ));
+        let order = |token: String| {
+            let order_url = order_url.clone();
+            async move {
+                let answer: Value = http
+                    .get(&order_url)
+                    .bearer_auth(token)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                anyhow::Ok(answer)
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let page = loop {
+            let answer = order(token.clone()).await?;
+            if let Some(page) = answer["payment"]["paymentUrl"].as_str() {
+                break page.to_owned();
+            }
+            if answer["status"] != "PENDING" || Instant::now() > deadline {
+                bail!("the order never showed a payment page: {answer}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let paid_at = Instant::now();
+        let paid = http
+            .post(&page)
+            .json(&json!({"outcome": "success"}))
+            .send()
+            .await?;
+        if paid.status() != 200 {
+            bail!("the gateway answered {}", paid.status());
+        }
+        loop {
+            let answer = order(token.clone()).await?;
+            match answer["status"].as_str() {
+                Some("CONFIRMED") => break,
+                Some("PENDING_PAYMENT") if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                _ => bail!("the paid order did not confirm: {answer}"),
+            }
+        }
+        // Warm-up: the first five are not counted.
+        if round >= 5 {
+            checkouts.push(checkout_ms);
+            confirmations.push(paid_at.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    println!(
+        "  POST /api/orders/checkout (202) through the local gateway: {}",
+        summary(checkouts)
+    );
+    println!(
+        "  pay on the mock gateway → order CONFIRMED: {}",
+        summary(confirmations)
     );
     Ok(())
 }

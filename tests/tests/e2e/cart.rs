@@ -24,7 +24,7 @@ const PROPAGATION: Duration = Duration::from_secs(30);
 /// A seller's product (without variants when `skus` is empty) with `stock` of each unit,
 /// made through the catalog and stocked through inventory; its id and the seconds it took to
 /// reach the cart (polled with a guest add of nothing: 404 until the cart knows it).
-async fn product(
+pub(crate) async fn product(
     admin: &Client<'_>,
     seller: &Client<'_>,
     price: i64,

@@ -4,6 +4,7 @@
 mod adapters;
 mod cart;
 mod catalog;
+mod checkout;
 
 mod client;
 mod discounts;
@@ -13,6 +14,7 @@ mod identity;
 mod inventory;
 mod openapi;
 mod permissions;
+mod saga;
 mod stores;
 mod templates;
 mod tokens;
