@@ -125,12 +125,11 @@ async fn handle(deps: &Deps, req: &Request) -> Handled {
     ))
 }
 
-/// A replay of the event that settled `payment`, while a task waits on it: the first
-/// delivery may have died between the transaction and the send, so the outcome is sent
-/// again (the same outcome to the same task: Step Functions takes one, the rest are `Gone`).
-/// Changes nothing stored.
+/// A replay of the event that settled `payment` whose task was never answered: the first
+/// delivery failed (or died) between the transaction and the send, answered 5xx, and this is
+/// the gateway's retry, so the outcome is sent now. Once answered, a replay sends nothing.
 async fn redeliver(deps: &Deps, payment: &Payment, event_id: &str) {
-    if payment.event_id.as_deref() != Some(event_id) {
+    if payment.event_id.as_deref() != Some(event_id) || payment.answered {
         return;
     }
     if let Some(token) = &payment.task_token

@@ -168,6 +168,14 @@ pub async fn the_token_store_and_the_callback_leave_one_sender(store: &impl Paym
     let stored = store.payment(payment.payment_id).await.unwrap().unwrap();
     assert_eq!(stored.task_token.as_ref(), Some(&waiting));
     assert_eq!(stored.status, PaymentStatus::Succeeded);
+    // Answered: recorded, and kept by a later transition.
+    assert!(!stored.answered);
+    store.mark_answered(payment.payment_id).await.unwrap();
+    let refunded = stored.given_up("checkout failed: X", now()).unwrap();
+    store.finish(&stored, &refunded, event()).await.unwrap();
+    let stored = store.payment(payment.payment_id).await.unwrap().unwrap();
+    assert!(stored.answered);
+    assert_eq!(stored.status, PaymentStatus::Refunded);
     // Too late: refused, with the payment as it is.
     match store
         .store_token(payment.payment_id, &token(2), now())
@@ -202,7 +210,7 @@ pub async fn the_token_store_and_the_callback_leave_one_sender(store: &impl Paym
             "round {round}: callback {callback_sends}, await {await_sends}"
         );
     }
-    1 + settled
+    2 + settled
 }
 
 /// A void or refund happens once: of 12 concurrent transitions from one read one wins and

@@ -116,6 +116,10 @@ pub struct Payment {
     /// The waiting checkout's task token, once `await-payment` stored it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_token: Option<TaskToken>,
+    /// Whether the task was sent its answer (or found gone): a replay of the settling event
+    /// then sends nothing more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answered: bool,
     /// 1 when created, +1 per status change (the events' aggregate version).
     pub version: u64,
     /// When created.
@@ -143,6 +147,7 @@ impl Payment {
             reason: None,
             event_id: None,
             task_token: None,
+            answered: false,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -304,6 +309,9 @@ pub trait PaymentStore: Send + Sync {
         after: &Payment,
         event: OutgoingEvent,
     ) -> Result<(), SettleRefusal>;
+
+    /// Records that payment `id`'s task was answered; touches nothing else.
+    async fn mark_answered(&self, id: PaymentId) -> Result<(), DomainError>;
 
     /// `before` → `after` (status, reason, version), conditional on the status still being
     /// `before.status`, with `event`; [`DomainError::Conflict`] when it moved.

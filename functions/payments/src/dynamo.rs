@@ -2,7 +2,7 @@
 //!
 //! | item | pk | sk | also |
 //! |---|---|---|---|
-//! | payment | `PAYMENT#<paymentId>` | `PAYMENT` | the payment's fields (`taskToken`, `waitingSince` once waiting) |
+//! | payment | `PAYMENT#<paymentId>` | `PAYMENT` | the payment's fields (`taskToken`, `waitingSince` once waiting; `answered` once the task was sent its answer) |
 //! | gateway event | `CALLBACK#<eventId>` | `CALLBACK` | `paymentId`, `outcome`, `receivedAt`, `expiresAt` |
 //! | outbox | `OUTBOX#<eventId>` | `OUTBOX` | see `shop_adapters::outbox` |
 //!
@@ -241,6 +241,26 @@ impl PaymentStore for DynamoPayments {
                 Some(payment) => TokenStored::NotPending(Box::new(payment)),
                 None => TokenStored::Unknown,
             }),
+            Err(err) => Err(sdk_error("DynamoDB UpdateItem", err)),
+        }
+    }
+
+    async fn mark_answered(&self, id: PaymentId) -> Result<(), DomainError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(payment_pk(id)))
+            .key("sk", s(PAYMENT_SK))
+            .update_expression("SET #answered = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#answered", "answered")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(DomainError::not_found("payment", id)),
             Err(err) => Err(sdk_error("DynamoDB UpdateItem", err)),
         }
     }

@@ -204,6 +204,11 @@ pub async fn resolve(deps: &Deps, payment: &Payment, token: &TaskToken) -> Resul
             tracing::warn!(payment_id = %payment.payment_id, status = %payment.status, code, "the task no longer waits; the compensation settles the payment");
         }
     }
+    // Only for the one case of a replay after a send that failed (see `callback`); the task
+    // has its answer either way, so a failure here is logged, not returned.
+    if let Err(err) = deps.store.mark_answered(payment.payment_id).await {
+        tracing::warn!(payment_id = %payment.payment_id, error = %err, "the answer was sent but not recorded");
+    }
     Ok(())
 }
 

@@ -91,6 +91,16 @@ impl PaymentStore for MemoryPayments {
         })
     }
 
+    async fn mark_answered(&self, id: PaymentId) -> Result<(), DomainError> {
+        match self.lock().payments.get_mut(&id) {
+            Some(p) => {
+                p.answered = true;
+                Ok(())
+            }
+            None => Err(DomainError::not_found("payment", id)),
+        }
+    }
+
     async fn event_seen(&self, event_id: &str) -> Result<bool, DomainError> {
         Ok(self.lock().callbacks.contains(event_id))
     }
