@@ -630,7 +630,11 @@ mod tests {
         let (first, second) = tokio::join!(first, second);
         let (first, second) = (first.unwrap(), second.unwrap());
         assert_eq!(first.status(), 202);
-        assert_eq!(second.status(), 202, "the repeat waited for the first answer");
+        assert_eq!(
+            second.status(),
+            202,
+            "the repeat waited for the first answer"
+        );
         assert_eq!(text(&second), text(&first));
         assert_eq!(second.headers()[REPLAYED], "true");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
