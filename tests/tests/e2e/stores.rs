@@ -377,3 +377,94 @@ fn dynamodb_the_discounts_projection_keeps_the_newest_version() {
         discounts::contract::the_projection_keeps_the_newest_version(&store).await;
     });
 }
+
+async fn payments(cloud: &Cloud) -> (payments::dynamo::DynamoPayments, String) {
+    let table = copy_of(cloud, "PaymentsTable").await;
+    let store = payments::dynamo::DynamoPayments::new(Client::new(&cloud.sdk_config()), &table);
+    (store, table)
+}
+
+#[test]
+fn dynamodb_a_payment_is_created_once() {
+    shop().run(|cloud| async move {
+        let (store, table) = payments(cloud).await;
+        let written = payments::contract::a_payment_is_created_once(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+#[test]
+fn dynamodb_the_payment_callbacks_transition_has_one_winner() {
+    shop().run(|cloud| async move {
+        let (store, table) = payments(cloud).await;
+        let written = payments::contract::the_callbacks_transition_has_one_winner(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+#[test]
+fn dynamodb_a_payment_event_id_is_processed_once() {
+    shop().run(|cloud| async move {
+        let (store, table) = payments(cloud).await;
+        let written = payments::contract::an_event_id_is_processed_once(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+#[test]
+fn dynamodb_the_token_store_and_the_payment_callback_leave_one_sender() {
+    shop().run(|cloud| async move {
+        let (store, table) = payments(cloud).await;
+        let written =
+            payments::contract::the_token_store_and_the_callback_leave_one_sender(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+#[test]
+fn dynamodb_a_payment_void_or_refund_happens_once() {
+    shop().run(|cloud| async move {
+        let (store, table) = payments(cloud).await;
+        let written = payments::contract::a_void_or_refund_happens_once(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+async fn orders(cloud: &Cloud) -> (orders::dynamo::DynamoOrders, String) {
+    let table = copy_of(cloud, "OrdersTable").await;
+    let store = orders::dynamo::DynamoOrders::new(Client::new(&cloud.sdk_config()), &table);
+    (store, table)
+}
+
+#[test]
+fn dynamodb_one_checkout_lock_per_user_under_concurrency() {
+    shop().run(|cloud| async move {
+        let (store, _) = orders(cloud).await;
+        orders::contract::one_checkout_lock_per_user_under_concurrency(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_order_status_transitions_have_one_winner() {
+    shop().run(|cloud| async move {
+        let (store, table) = orders(cloud).await;
+        let written = orders::contract::status_transitions_have_one_winner(&store).await;
+        assert_eq!(outbox_items(cloud, &table).await, written);
+    });
+}
+
+#[test]
+fn dynamodb_order_numbers_are_unique() {
+    shop().run(|cloud| async move {
+        let (store, _) = orders(cloud).await;
+        orders::contract::order_numbers_are_unique(&store).await;
+    });
+}
+
+#[test]
+fn dynamodb_order_lists_cover_everything_once() {
+    shop().run(|cloud| async move {
+        let (store, _) = orders(cloud).await;
+        orders::contract::lists_cover_everything_once(&store).await;
+    });
+}
