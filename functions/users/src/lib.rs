@@ -7,6 +7,8 @@
 //! - [`addresses`]: `/api/users/me/addresses[/{id}]`: at most 20, exactly one default.
 //! - [`events`]: `users_on_auth_events`, the SQS consumer of `UserVerified` and
 //!   `UserRolesChanged`.
+//! - [`internal`]: `get_address`, the internal function the checkout invokes for a saved
+//!   address (`AddressNotFound` otherwise).
 //! - [`dynamo`] and [`memory`]: the [`ProfileStore`] on DynamoDB and in memory (handler tests);
 //!   [`contract`]: the store contract both pass. `memory` and `contract` only with feature
 //!   `testing`.
@@ -26,6 +28,7 @@ pub mod contract;
 pub mod domain;
 pub mod dynamo;
 pub mod events;
+pub mod internal;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod profiles;

@@ -393,3 +393,70 @@ async fn the_admin_list_filters_and_pages() {
     );
     assert_eq!(status, 404);
 }
+
+/// Runs the internal function `get-address` on `payload`: its answer, or the error's type.
+async fn get_address(world: &World, payload: Value) -> Result<Value, String> {
+    users::internal::get_address(&world.deps, LambdaEvent::new(payload, Context::default()))
+        .await
+        .map_err(|e| lambda_runtime::Diagnostic::from(e).error_type)
+}
+
+#[tokio::test]
+async fn get_address_answers_the_owners_address_and_address_not_found_to_anyone_else() {
+    let world = world();
+    let (status, created) = call!(
+        world,
+        users::addresses::create_my_address,
+        request(fixture!("create-my-address/ok"), None, None, None)
+    );
+    assert_eq!(status, 201, "{created}");
+    let address_id = created["addressId"].as_str().unwrap();
+    let mut payload: Value = serde_json::from_str(fixture!("get-address/ok")).unwrap();
+    payload["addressId"] = json!(address_id);
+    let address = get_address(&world, payload.clone()).await.unwrap();
+    let keys: Vec<&str> = address
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    let mut expected = [
+        "addressId",
+        "fullName",
+        "phone",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postalCode",
+        "country",
+    ];
+    expected.sort_unstable();
+    let mut keys = keys;
+    keys.sort_unstable();
+    assert_eq!(keys, expected, "{address}");
+    assert_eq!(address["addressId"], address_id);
+    for field in ["fullName", "line1", "city", "postalCode", "country"] {
+        assert_eq!(address[field], created[field], "{field}");
+    }
+
+    let mut someone_else = payload.clone();
+    someone_else["userId"] = json!(UserId::new().to_string());
+    assert_eq!(
+        get_address(&world, someone_else).await.unwrap_err(),
+        "AddressNotFound"
+    );
+    let mut unknown = payload.clone();
+    unknown["addressId"] = json!(shop_domain::AddressId::new().to_string());
+    assert_eq!(
+        get_address(&world, unknown).await.unwrap_err(),
+        "AddressNotFound"
+    );
+    assert_eq!(
+        get_address(&world, json!({"userId": "nope"}))
+            .await
+            .unwrap_err(),
+        "NonRetryable",
+        "a malformed input is a bug of the caller"
+    );
+}
