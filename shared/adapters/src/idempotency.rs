@@ -5,7 +5,8 @@
 //! [`idempotent`] wraps a handler. Without the header the handler just runs. With it:
 //!
 //! - the first request claims the key with a conditional put of an in-progress record, runs,
-//!   and its response (any status below 500) is stored with the record;
+//!   and its response (any status below 500 but 409 and 429, which say "not now") is stored
+//!   with the record;
 //! - a repeat with the same key and the same request gets the stored response again — same
 //!   status, headers and body — with `Idempotent-Replayed: true`;
 //! - the same key with a different request (method, path or body) is 422;
@@ -176,7 +177,9 @@ where
     }
     let outcome = handler(req).await;
     match &outcome {
-        Ok(response) if !response.status().is_server_error() => {
+        // A 409 or 429 says "not now" (a conflict that may pass, a limit): the client's retry
+        // with the same key runs again rather than replaying it.
+        Ok(response) if !response.status().is_server_error() && !retry_later(response) => {
             if let Err(err) = store.complete(&key, &fingerprint, &stored(response)).await {
                 // The work is done and answered; a retry would run it again, so say so.
                 tracing::error!(error = %err, "idempotency record not completed");
@@ -189,6 +192,13 @@ where
         }
     }
     outcome
+}
+
+fn retry_later(response: &Response<Body>) -> bool {
+    matches!(
+        response.status(),
+        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
+    )
 }
 
 /// SHA-256 of the route and the body, hex.
@@ -587,6 +597,26 @@ mod tests {
         .await;
         assert_eq!(retried.status(), 201, "the retry ran");
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+        let busy = call(
+            &store,
+            &runs,
+            request(Some("k5"), "{}"),
+            StatusCode::CONFLICT,
+        );
+        assert_eq!(busy.await.status(), 409);
+        let later = call(
+            &store,
+            &runs,
+            request(Some("k5"), "{}"),
+            StatusCode::CREATED,
+        );
+        assert_eq!(
+            later.await.status(),
+            201,
+            "a 409 is not kept: the retry ran"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
 
         let key = "anonymous#POST /api/brands#k3";
         let fingerprint = fingerprint("POST /api/brands", b"{}");
