@@ -8,7 +8,7 @@
 //! many writers at once (each must be counted exactly).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shop_domain::{CartId, Clock, Currency, ProductId, SystemClock, UserId};
+use shop_domain::{CartId, Clock, Currency, OrderId, ProductId, SystemClock, UserId};
 
 use crate::domain::{
     Cart, CartOwner, CartStore, Line, LineAdd, MAX_LINES, MAX_QUANTITY, ProductFacts,
@@ -396,6 +396,78 @@ pub async fn a_merge_happens_once(store: &impl CartStore) {
     );
 }
 
+/// An order's lines leave the cart once, with the discount code: whatever their quantity,
+/// other lines stay, a repeat for the same order changes nothing (even after the customer
+/// adds the unit again) and answers the first count, and no cart answers 0.
+pub async fn an_orders_lines_are_cleared_once(store: &impl CartStore) {
+    let at = now();
+    let owner = user_cart(store, at).await;
+    let (bought, other, absent) = (unit(), unit(), unit());
+    for (u, q) in [(&bought, 3), (&other, 1)] {
+        store
+            .add(&owner, &add(u, q, 500), at)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    store
+        .set_discount_code(&owner, Some("WELCOME10"), at)
+        .await
+        .unwrap()
+        .unwrap();
+    let order = OrderId::new();
+    let units = [bought.clone(), absent.clone(), bought.clone()];
+    assert_eq!(
+        store
+            .clear_order_lines(&owner, order, &units, at)
+            .await
+            .unwrap(),
+        1
+    );
+    let cart = store.cart(&owner).await.unwrap().expect("the cart");
+    assert!(cart.line(&bought).is_none());
+    assert_eq!(cart.line(&other).map(|l| l.quantity), Some(1));
+    assert_eq!(cart.discount_code, None);
+    store
+        .add(&owner, &add(&bought, 2, 500), at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .clear_order_lines(&owner, order, &units, at)
+            .await
+            .unwrap(),
+        1,
+        "a repeat answers the first count"
+    );
+    assert_eq!(
+        quantity(store, &owner, &bought).await,
+        2,
+        "and removes nothing"
+    );
+    assert_eq!(
+        store
+            .clear_order_lines(&owner, OrderId::new(), std::slice::from_ref(&bought), at)
+            .await
+            .unwrap(),
+        1,
+        "another order clears afresh"
+    );
+    let nobody = CartOwner::User(UserId::new());
+    assert_eq!(
+        store
+            .clear_order_lines(&nobody, order, &units, at)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        store.cart(&nobody).await.unwrap().is_none(),
+        "and starts none"
+    );
+}
+
 fn facts(id: ProductId, version: u64, price: i64) -> ProductFacts {
     ProductFacts {
         product_id: id,
@@ -411,6 +483,7 @@ fn facts(id: ProductId, version: u64, price: i64) -> ProductFacts {
             name: "Large".into(),
             price: Some(price + 100),
         }],
+        seller_id: Some("01JBQ00000000000000000SE01".into()),
     }
 }
 

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use shop_domain::{CartId, Currency, DomainError, ProductId, UserId};
+use shop_domain::{CartId, Currency, DomainError, OrderId, ProductId, UserId};
 
 /// The most of one unit a line may hold.
 pub const MAX_QUANTITY: u32 = 99;
@@ -221,6 +221,9 @@ pub struct Cart {
     pub discount_code: Option<String>,
     /// Hex SHA-256 of a guest cart's token; `None` for a user's cart.
     pub token_hash: Option<String>,
+    /// The last order whose lines were cleared from the cart, so a repeated clear of that
+    /// order changes nothing (and answers as the first did).
+    pub cleared: Option<Cleared>,
     /// Bumped by every change: a merge writes the user's cart on the version it read.
     pub version: u64,
     /// When the cart was started.
@@ -240,6 +243,7 @@ impl Cart {
             lines: Vec::new(),
             discount_code: None,
             token_hash,
+            cleared: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -261,6 +265,16 @@ impl Cart {
     pub fn opens_with(&self, token: &str) -> bool {
         self.token_hash.as_deref() == Some(hash_token(token).as_str())
     }
+}
+
+/// An order's lines cleared from a cart (`clear-cart`, the checkout's step once paid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cleared {
+    /// The order.
+    pub order_id: OrderId,
+    /// How many lines the clear removed.
+    pub removed: u32,
 }
 
 /// When a cart of `owner` changed at `now` expires: `now` + its lifetime, in whole seconds
@@ -400,6 +414,10 @@ pub struct ProductFacts {
     /// Its variants; empty when the product itself is the unit.
     #[serde(default)]
     pub variants: Vec<VariantFacts>,
+    /// The seller who lists it (an order line keeps it); `None` for facts stored before the
+    /// cart kept it, until the product's next event.
+    #[serde(default)]
+    pub seller_id: Option<String>,
 }
 
 /// Why a unit cannot be bought (the `unavailableReason` of a line).
@@ -466,6 +484,9 @@ pub struct CatalogProduct {
     /// Image URLs, the main first.
     #[serde(default)]
     pub images: Vec<String>,
+    /// The seller who lists it.
+    #[serde(default)]
+    pub seller_id: Option<String>,
     /// The product's version.
     pub version: u64,
 }
@@ -483,6 +504,7 @@ impl CatalogProduct {
             status: Some(self.status),
             image: self.images.into_iter().next(),
             variants: self.variants,
+            seller_id: self.seller_id,
         }
     }
 }
@@ -614,6 +636,18 @@ pub trait CartStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Result<(), Refusal>, DomainError>;
 
+    /// Once per `order`: removes the lines of `units` the live cart has (whatever their
+    /// quantity) and its discount code, in one write, and remembers the order; how many
+    /// lines were removed. A repeat for the same order changes nothing and answers the first
+    /// count; no live cart (none, expired, merged) answers 0.
+    async fn clear_order_lines(
+        &self,
+        owner: &CartOwner,
+        order: OrderId,
+        units: &[Unit],
+        now: DateTime<Utc>,
+    ) -> Result<u32, DomainError>;
+
     /// Deletes the cart, if any.
     async fn delete_cart(&self, owner: &CartOwner) -> Result<(), DomainError>;
 
@@ -736,6 +770,7 @@ mod tests {
                 name: "M".into(),
                 price: Some(1700),
             }],
+            seller_id: None,
         };
         let unit = |sku: Option<&str>| Unit {
             product_id: id,

@@ -30,10 +30,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::{Item, from_item, is_condition_failed, put_if_newer, to_item};
-use shop_domain::{CartId, Currency, DomainError, ProductId, UserId};
+use shop_domain::{CartId, Currency, DomainError, OrderId, ProductId, UserId};
 
 use crate::domain::{
-    Cart, CartOwner, CartStore, GUEST_CART_DAYS, Line, LineAdd, MAX_LINES, MAX_QUANTITY,
+    Cart, CartOwner, CartStore, Cleared, GUEST_CART_DAYS, Line, LineAdd, MAX_LINES, MAX_QUANTITY,
     MergedGuest, ProductFacts, ProductProjection, Refusal, Sku, Unit, expiry,
 };
 
@@ -81,6 +81,8 @@ struct CartItem {
     token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     merged_into: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cleared: Option<Cleared>,
     #[serde(default)]
     version: u64,
     #[serde(default, with = "optional_timestamp")]
@@ -166,6 +168,7 @@ impl CartItem {
             discount_code: cart.discount_code.clone(),
             token_hash: cart.token_hash.clone(),
             merged_into: None,
+            cleared: cart.cleared,
             version: cart.version,
             created_at: Some(cart.created_at),
             updated_at: Some(cart.updated_at),
@@ -197,6 +200,7 @@ impl CartItem {
             lines,
             discount_code: self.discount_code,
             token_hash: self.token_hash,
+            cleared: self.cleared,
             version: self.version,
             created_at: self.created_at.ok_or_else(missing)?,
             updated_at: self.updated_at.ok_or_else(missing)?,
@@ -535,6 +539,71 @@ impl CartStore for DynamoCarts {
         }
     }
 
+    async fn clear_order_lines(
+        &self,
+        owner: &CartOwner,
+        order: OrderId,
+        units: &[Unit],
+        now: DateTime<Utc>,
+    ) -> Result<u32, DomainError> {
+        for _ in 0..ATTEMPTS {
+            let Some(cart) = self.live(owner, now).await? else {
+                return Ok(0);
+            };
+            if let Some(cleared) = cart.cleared.filter(|c| c.order_id == order) {
+                return Ok(cleared.removed);
+            }
+            let mut present: Vec<String> = units
+                .iter()
+                .filter(|u| cart.line(u).is_some())
+                .map(|u| u.item_id().to_string())
+                .collect();
+            present.sort();
+            present.dedup();
+            let removed = present.len() as u32;
+            let names: Vec<(String, &str)> = present
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (format!("#u{i}"), id.as_str()))
+                .collect();
+            let mut remove: Vec<String> = names
+                .iter()
+                .map(|(name, _)| format!("cartLines.{name}"))
+                .collect();
+            remove.push("discountCode".to_owned());
+            let cleared = AttributeValue::M(
+                [
+                    ("orderId".to_owned(), s(order.to_string())),
+                    ("removed".to_owned(), n(removed)),
+                ]
+                .into(),
+            );
+            let names: Vec<(&str, &str)> = names.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            // On the version read: a line added or removed meanwhile makes it read again.
+            let written = self
+                .update_live(
+                    owner,
+                    "lineCount = lineCount - :removed, cleared = :cleared",
+                    Some(&remove.join(", ")),
+                    "version = :read",
+                    &names,
+                    vec![
+                        (":removed", n(removed)),
+                        (":cleared", cleared),
+                        (":read", n(cart.version)),
+                    ],
+                    now,
+                )
+                .await?;
+            if let Written::Yes = written {
+                return Ok(removed);
+            }
+        }
+        Err(DomainError::Unavailable(
+            "the cart kept changing while its order's lines were cleared; retry".to_owned(),
+        ))
+    }
+
     async fn delete_cart(&self, owner: &CartOwner) -> Result<(), DomainError> {
         self.client
             .delete_item()
@@ -566,6 +635,7 @@ impl CartStore for DynamoCarts {
             discount_code: None,
             token_hash: guest.token_hash.clone(),
             merged_into: Some(user_id),
+            cleared: None,
             version: guest.version + 1,
             created_at: Some(guest.created_at),
             updated_at: Some(now),

@@ -61,6 +61,7 @@ pub async fn cart_on_catalog_events(
                     status: None,
                     image: None,
                     variants: Vec::new(),
+                    seller_id: None,
                 }
             }
             other => {

@@ -10,6 +10,8 @@
 //! - [`discount`]: `PUT` and `DELETE /api/cart/discount`.
 //! - [`events`]: `cart_on_catalog_events`, the SQS consumer that keeps the product
 //!   projection (names, prices, images, status, variants) in step with the catalog.
+//! - [`internal`]: `price_cart` and `clear_cart`, the internal functions the checkout
+//!   invokes (the cart priced for an order; the order's lines cleared once it is paid).
 //! - [`domain`]: carts, units, lines, the projection's facts, the ports, and
 //!   [`domain::pricing`] (the cart at today's prices, marked).
 //! - [`dynamo`]: the cart store and the projection on the cart's table; [`invoke`]: the ports
@@ -34,6 +36,7 @@ pub mod discount;
 pub mod domain;
 pub mod dynamo;
 pub mod events;
+pub mod internal;
 pub mod invoke;
 pub mod items;
 #[cfg(any(test, feature = "testing"))]

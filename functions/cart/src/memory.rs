@@ -8,10 +8,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_domain::{CartId, DomainError, ProductId};
+use shop_domain::{CartId, DomainError, OrderId, ProductId};
 
 use crate::domain::{
-    AppliedDiscount, Cart, CartOwner, CartStore, CodeVerdict, DiscountEvaluation,
+    AppliedDiscount, Cart, CartOwner, CartStore, Cleared, CodeVerdict, DiscountEvaluation,
     DiscountEvaluator, DiscountQuery, Line, LineAdd, MAX_LINES, MAX_QUANTITY, MergedGuest,
     ProductFacts, ProductProjection, Refusal, StockLevel, StockLevels, Unit, expiry,
 };
@@ -170,6 +170,32 @@ impl CartStore for MemoryCarts {
         cart.discount_code = code.map(str::to_owned);
         touch(cart, now);
         Ok(Ok(()))
+    }
+
+    async fn clear_order_lines(
+        &self,
+        owner: &CartOwner,
+        order: OrderId,
+        units: &[Unit],
+        now: DateTime<Utc>,
+    ) -> Result<u32, DomainError> {
+        let mut state = lock(&self.state);
+        let Ok(cart) = state.live(owner, now) else {
+            return Ok(0);
+        };
+        if let Some(cleared) = cart.cleared.filter(|c| c.order_id == order) {
+            return Ok(cleared.removed);
+        }
+        let before = cart.lines.len();
+        cart.lines.retain(|l| !units.contains(&l.unit));
+        let removed = (before - cart.lines.len()) as u32;
+        cart.discount_code = None;
+        cart.cleared = Some(Cleared {
+            order_id: order,
+            removed,
+        });
+        touch(cart, now);
+        Ok(removed)
     }
 
     async fn delete_cart(&self, owner: &CartOwner) -> Result<(), DomainError> {

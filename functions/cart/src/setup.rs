@@ -35,8 +35,26 @@ impl Deps {
         })
     }
 
+    /// The cart table (`TABLE_NAME`) and discounts' `evaluate-discounts`
+    /// (`EVALUATE_DISCOUNTS_FUNCTION`), no stock: `price-cart`, whose stock the checkout's
+    /// reservation decides. Its stock port answers with an internal error, never silently.
+    pub async fn pricing_from_env() -> Result<Self, config::ConfigError> {
+        let table = config::required("TABLE_NAME")?;
+        let discounts = config::required("EVALUATE_DISCOUNTS_FUNCTION")?;
+        let sdk = aws::sdk_config().await;
+        let lambda = aws_sdk_lambda::Client::new(&sdk);
+        let carts = Arc::new(DynamoCarts::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        Ok(Deps {
+            carts: carts.clone(),
+            products: carts,
+            stock: Arc::new(NotWired),
+            discounts: Arc::new(InvokedDiscounts::new(Function::new(lambda, discounts))),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
     /// Only the cart table (`TABLE_NAME`): for the functions that price nothing
-    /// (`create-guest-cart`, `delete-cart`, `cart-on-catalog-events`). Their stock and
+    /// (`create-guest-cart`, `delete-cart`, `cart-on-catalog-events`, `clear-cart`). Their stock and
     /// discount ports answer with an internal error, never silently.
     pub async fn store_from_env() -> Result<Self, config::ConfigError> {
         let table = config::required("TABLE_NAME")?;

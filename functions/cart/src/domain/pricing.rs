@@ -145,6 +145,26 @@ pub fn price(
     products: &[ProductFacts],
     stock: Option<&[StockLevel]>,
 ) -> Priced {
+    price_marked(owner, cart, products, stock, true)
+}
+
+/// `cart` at the prices of `products` with no stock marks and no warning about them: the
+/// checkout's pricing (`price-cart`), where the stock reservation decides instead.
+pub fn price_without_stock(
+    owner: CartOwner,
+    cart: Option<&Cart>,
+    products: &[ProductFacts],
+) -> Priced {
+    price_marked(owner, cart, products, None, false)
+}
+
+fn price_marked(
+    owner: CartOwner,
+    cart: Option<&Cart>,
+    products: &[ProductFacts],
+    stock: Option<&[StockLevel]>,
+    warn_unchecked_stock: bool,
+) -> Priced {
     let products: HashMap<ProductId, &ProductFacts> =
         products.iter().map(|p| (p.product_id, p)).collect();
     let levels: Option<HashMap<(ProductId, &str), &StockLevel>> = stock.map(|levels| {
@@ -154,7 +174,7 @@ pub fn price(
             .collect()
     });
     let mut warnings = Vec::new();
-    if stock.is_none() && cart.is_some_and(|c| !c.lines.is_empty()) {
+    if warn_unchecked_stock && stock.is_none() && cart.is_some_and(|c| !c.lines.is_empty()) {
         warnings.push(Warning {
             code: "stock_unavailable",
             message: "stock levels could not be checked; lines are not marked for stock".to_owned(),
@@ -327,6 +347,7 @@ mod tests {
             status: Some(status),
             image: Some("https://cdn.example.com/mug.png".into()),
             variants: Vec::new(),
+            seller_id: Some("01JBQ00000000000000000SE01".into()),
         }
     }
 

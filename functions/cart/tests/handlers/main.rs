@@ -841,3 +841,224 @@ async fn every_fixture_event_of_the_consumer_matches_the_catalog_schema() {
         sqs(fixture, |_| {});
     }
 }
+
+/// Runs an internal function on `payload`: its answer, or the failure's `errorType`.
+macro_rules! invoke {
+    ($world:expr, $handler:path, $payload:expr $(,)?) => {
+        $handler(&$world.deps, LambdaEvent::new($payload, Context::default()))
+            .await
+            .map_err(|e| lambda_runtime::Diagnostic::from(e).error_type)
+    };
+}
+
+fn payload(fixture: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut value: Value = serde_json::from_str(fixture).unwrap();
+    edit(&mut value);
+    value
+}
+
+#[tokio::test]
+async fn price_cart_prices_the_live_cart_with_sellers_and_asks_no_stock() {
+    let world = world();
+    shoe_known(&world, 10).await;
+    let mug = plain_product(&world, 800, "EUR", "active").await;
+    for body in [
+        json!({"productId": SHOE, "sku": "TRS-44", "quantity": 2}),
+        json!({"productId": mug, "quantity": 1}),
+    ] {
+        assert_eq!(add_for_ann(&world, body).await.0, 200);
+    }
+    // The reservation decides on stock: none in inventory, or inventory down, changes nothing.
+    world.stock.set(&unit(SHOE, Some("TRS-44")), 0);
+    world.stock.fail(true);
+    let priced = invoke!(
+        world,
+        cart::internal::price_cart,
+        payload(fixture!("price-cart/ok"), |_| {})
+    )
+    .unwrap();
+    assert_eq!(priced["currency"], "EUR");
+    let shoe = &priced["items"][0];
+    assert_eq!(
+        (
+            &shoe["productId"],
+            &shoe["sku"],
+            &shoe["inventorySku"],
+            &shoe["name"]
+        ),
+        (
+            &json!(SHOE),
+            &json!("TRS-44"),
+            &json!("TRS-44"),
+            &json!("Trail Running Shoe (EU 44)")
+        )
+    );
+    assert_eq!(
+        (
+            &shoe["unitPrice"],
+            &shoe["quantity"],
+            &shoe["lineTotal"],
+            &shoe["sellerId"],
+            &shoe["available"]
+        ),
+        (
+            &json!(13499),
+            &json!(2),
+            &json!(26998),
+            &json!("seller-1"),
+            &json!(true)
+        )
+    );
+    assert!(shoe.get("unavailableReason").is_none());
+    let plain = &priced["items"][1];
+    assert_eq!(plain["sku"], Value::Null);
+    assert_eq!(
+        plain["inventorySku"],
+        json!(mug),
+        "a product is its own SKU"
+    );
+    assert_eq!(priced["subtotal"], 26998 + 800);
+    assert_eq!(
+        (&priced["discount"], &priced["applied"], &priced["code"]),
+        (&Value::Null, &json!([]), &Value::Null)
+    );
+
+    // The checkout's code replaces the cart's; an invalid one is a verdict, not a failure.
+    world.discounts.code("WELCOME10", 10);
+    let priced = invoke!(
+        world,
+        cart::internal::price_cart,
+        payload(fixture!("price-cart/with-code"), |_| {})
+    )
+    .unwrap();
+    assert_eq!(priced["discountCode"], "WELCOME10");
+    assert_eq!(priced["code"], json!({"valid": true}));
+    assert_eq!(priced["discount"]["amount"], (26998 + 800) / 10);
+    assert_eq!(priced["applied"][0]["id"], priced["discount"]["id"]);
+    let priced = invoke!(
+        world,
+        cart::internal::price_cart,
+        payload(fixture!("price-cart/with-code"), |p| p["discountCode"] =
+            json!("NOPE"))
+    )
+    .unwrap();
+    assert_eq!(priced["code"]["valid"], false);
+    assert_eq!(priced["discount"], Value::Null);
+    assert_eq!(
+        ann_cart(&world).await["discountCode"],
+        Value::Null,
+        "pricing stores nothing"
+    );
+
+    // Discounts down: retry, never a total without its discount.
+    world.discounts.fail(true);
+    assert_eq!(
+        invoke!(
+            world,
+            cart::internal::price_cart,
+            payload(fixture!("price-cart/ok"), |_| {})
+        )
+        .unwrap_err(),
+        "Retryable"
+    );
+
+    // A product withdrawn since it was added: the line is unavailable, in no total.
+    world.discounts.fail(false);
+    assert_eq!(
+        consume(
+            &world,
+            sqs(fixture!("cart-on-catalog-events/product-deleted"), |_| {})
+        )
+        .await,
+        0
+    );
+    let priced = invoke!(
+        world,
+        cart::internal::price_cart,
+        payload(fixture!("price-cart/ok"), |_| {})
+    )
+    .unwrap();
+    assert_eq!(priced["items"][0]["available"], false);
+    assert_eq!(priced["items"][0]["unavailableReason"], "product_deleted");
+    assert_eq!(priced["subtotal"], 800);
+
+    // Someone without a cart: empty.
+    let empty = invoke!(
+        world,
+        cart::internal::price_cart,
+        payload(fixture!("price-cart/with-code"), |p| p["userId"] =
+            json!(UserId::new().to_string()))
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &empty["items"],
+            &empty["currency"],
+            &empty["subtotal"],
+            &empty["code"]
+        ),
+        (&json!([]), &Value::Null, &json!(0), &Value::Null)
+    );
+}
+
+#[tokio::test]
+async fn clear_cart_removes_the_orders_lines_and_code_once() {
+    let world = world();
+    shoe_known(&world, 10).await;
+    let mug = plain_product(&world, 800, "EUR", "active").await;
+    for body in [
+        json!({"productId": SHOE, "sku": "TRS-44", "quantity": 2}),
+        json!({"productId": SHOE, "sku": "TRS-42", "quantity": 1}),
+        json!({"productId": mug, "quantity": 3}),
+    ] {
+        assert_eq!(add_for_ann(&world, body).await.0, 200);
+    }
+    let ann = CartOwner::User(ANN.parse().unwrap());
+    world
+        .carts
+        .set_discount_code(&ann, Some("WELCOME10"), world.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let order = payload(fixture!("clear-cart/ok"), |p| {
+        p["items"] = json!([
+            {"productId": SHOE, "sku": "TRS-44"},
+            {"productId": mug, "sku": null},
+        ]);
+    });
+    let cleared = invoke!(world, cart::internal::clear_cart, order.clone()).unwrap();
+    assert_eq!(cleared, json!({"removed": 2}));
+    let cart = ann_cart(&world).await;
+    assert_eq!(cart["items"].as_array().unwrap().len(), 1);
+    assert_eq!(cart["items"][0]["sku"], "TRS-42");
+    assert_eq!(cart["discountCode"], Value::Null);
+
+    // The step retried after the customer added the mug again: nothing more goes.
+    assert_eq!(
+        add_for_ann(&world, json!({"productId": mug, "quantity": 1}))
+            .await
+            .0,
+        200
+    );
+    let again = invoke!(world, cart::internal::clear_cart, order).unwrap();
+    assert_eq!(again, json!({"removed": 2}), "the same answer");
+    assert_eq!(ann_cart(&world).await["items"].as_array().unwrap().len(), 2);
+
+    let nobody = invoke!(
+        world,
+        cart::internal::clear_cart,
+        payload(fixture!("clear-cart/ok"), |p| p["userId"] =
+            json!(UserId::new().to_string()))
+    )
+    .unwrap();
+    assert_eq!(nobody, json!({"removed": 0}));
+    assert_eq!(
+        invoke!(
+            world,
+            cart::internal::clear_cart,
+            json!({"userId": ANN, "items": []})
+        )
+        .unwrap_err(),
+        "NonRetryable"
+    );
+}

@@ -28,3 +28,8 @@ async fn memory_a_merge_happens_once() {
 async fn memory_products_apply_in_version_order() {
     contract::products_apply_in_version_order(&MemoryCarts::new()).await;
 }
+
+#[tokio::test]
+async fn memory_an_orders_lines_are_cleared_once() {
+    contract::an_orders_lines_are_cleared_once(&MemoryCarts::new()).await;
+}
