@@ -41,8 +41,8 @@ build: ## build every function and the local cloud (debug, native)
 	$(CARGO) build --workspace --bins
 
 # `ready` is printed once the seed has run; VERBOSE=1 lists every resource not emulated.
-dev: venv build ## run the shop locally with a seeded catalog: API on :3000, AWS edge on :4566 (Ctrl-C stops it)
-	$(BIN)/localcloud --no-build --edge-port $(EDGE_PORT) --after-ready "$(BIN)/seed" $(if $(VERBOSE),--verbose)
+dev: venv build ## run the shop locally with a seeded catalog: API on :3000, AWS edge on :4566 (Ctrl-C stops it); PARAMS="PaymentTimeoutSeconds=5 B=2" overrides template parameters
+	$(BIN)/localcloud --no-build --edge-port $(EDGE_PORT) --after-ready "$(BIN)/seed" $(if $(VERBOSE),--verbose) $(foreach p,$(PARAMS),--parameter '$(p)')
 
 seed: build ## add N generated products to the running shop (`make seed N=10000`; needs `make dev`)
 	$(BIN)/seed $(N)

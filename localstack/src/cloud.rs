@@ -28,6 +28,35 @@ use crate::{procs, template};
 /// build public S3 URLs such as the token issuer. Empty on AWS.
 pub const ENDPOINT_URL_PARAMETER: &str = "EndpointUrl";
 
+/// A template parameter the runner fills with its API Gateway's URL (`http://localhost:<api
+/// port>`) when the template declares it and the caller did not set it: where the shop's
+/// public API is, for absolute links such as a payment page's URL. On AWS the deployer sets
+/// it (the custom domain, or the stage's invoke URL).
+pub const PUBLIC_API_URL_PARAMETER: &str = "PublicApiUrl";
+
+/// The parameters a template runs with: `given`, plus [`ENDPOINT_URL_PARAMETER`] (the edge's
+/// URL) and [`PUBLIC_API_URL_PARAMETER`] (the API Gateway's URL) for whichever of the two the
+/// template declares and `given` does not set.
+pub fn local_parameters(
+    template: &serde_json::Value,
+    given: &BTreeMap<String, String>,
+    edge_url: &str,
+    api_url: &str,
+) -> BTreeMap<String, String> {
+    let mut parameters = given.clone();
+    for (name, url) in [
+        (ENDPOINT_URL_PARAMETER, edge_url),
+        (PUBLIC_API_URL_PARAMETER, api_url),
+    ] {
+        if template.pointer(&format!("/Parameters/{name}")).is_some() {
+            parameters
+                .entry(name.to_owned())
+                .or_insert_with(|| url.to_owned());
+        }
+    }
+    parameters
+}
+
 /// How to start a local cloud. [`CloudConfig::new`] gives the defaults `make dev` uses.
 #[derive(Clone, Debug)]
 pub struct CloudConfig {
@@ -123,6 +152,7 @@ impl LocalCloud {
         let api_listener = bind(config.api_port, "the API Gateway", "--api-port").await?;
         let edge_port = listener.local_addr()?.port();
         let edge_url = format!("http://localhost:{edge_port}");
+        let api_url = format!("http://localhost:{}", api_listener.local_addr()?.port());
 
         let (moto, upstream) = match &config.endpoint {
             Some(endpoint) => {
@@ -157,15 +187,7 @@ impl LocalCloud {
 
         progress(&format!("expanding {}", config.template.display()));
         let expanded = template::expand(&python, &config.template, &config.region).await?;
-        let mut parameters = config.parameters.clone();
-        if expanded
-            .pointer(&format!("/Parameters/{ENDPOINT_URL_PARAMETER}"))
-            .is_some()
-        {
-            parameters
-                .entry(ENDPOINT_URL_PARAMETER.to_owned())
-                .or_insert_with(|| edge_url.clone());
-        }
+        let parameters = local_parameters(&expanded, &config.parameters, &edge_url, &api_url);
         let context = ProvisionContext {
             sdk: sdk_config(&edge_url, &config.region),
             region: config.region.clone(),
@@ -206,7 +228,6 @@ impl LocalCloud {
         for line in gateway.summary() {
             progress(&line);
         }
-        let api_url = format!("http://localhost:{}", api_listener.local_addr()?.port());
         let stop_gateway = spawn_server("the API Gateway", |stopped| {
             gateway::serve(api_listener, gateway, stopped)
         });
