@@ -7,13 +7,21 @@ bus), and the restored table has a new shard object, which iterators taken befor
 On AWS a cancelled transaction writes no stream record, and a shard outlives any write.
 
 Here each transaction's stream records are held back until it has succeeded, and every table
-keeps the one shard object it had. Run as `python -c <this file> <moto.server arguments>`.
+keeps the one shard object it had.
+
+Step Functions: moto 5.2's SendTaskFailure handler passes the `error` on to its interpreter but
+drops the `cause` (the interpreter takes both), so a waiting task failed with a cause reached
+its Catch with `Cause: null`. Here the cause is passed on, as AWS keeps it.
+
+Run as `python -c <this file> <moto.server arguments>`.
 """
 
 import sys
 
+from moto.core.responses import EmptyResult
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.stepfunctions.responses import StepFunctionResponse
 
 _transact_write_items = DynamoDBBackend.transact_write_items
 
@@ -51,6 +59,22 @@ def transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def send_task_failure(self):
+    backend = self.stepfunction_backend
+    token = self._get_param("taskToken")
+    error = self._get_param("error")
+    cause = self._get_param("cause")
+    try:
+        backend.send_task_failure(token, error=error, cause=cause)
+    except TypeError:
+        # The backend without the interpreter (execute_state_machine off) takes no cause.
+        backend.send_task_failure(token, error=error)
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = send_task_failure
 
 if __name__ == "__main__":
     main(sys.argv[1:])
