@@ -311,6 +311,13 @@ fn dynamodb_a_cart_merge_happens_once() {
 }
 
 #[test]
+fn dynamodb_an_orders_lines_are_cleared_once() {
+    shop().run(|cloud| async move {
+        cart::contract::an_orders_lines_are_cleared_once(&carts(cloud).await).await;
+    });
+}
+
+#[test]
 fn dynamodb_cart_products_apply_in_version_order() {
     shop().run(|cloud| async move {
         cart::contract::products_apply_in_version_order(&carts(cloud).await).await;
