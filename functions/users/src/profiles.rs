@@ -154,12 +154,16 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<(UserFilter, PageParams), 
     let mut filter = UserFilter::default();
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
+    let mut repeated = HashSet::new();
     let mut paging = Vec::new();
     for (key, value) in pairs {
         let value = value.trim().to_owned();
         match key.as_str() {
             "search" | "role" if !seen.insert(key.clone()) => {
-                errors.push(FieldError::new(key, "must be given at most once"));
+                // Reported once however often it is repeated (the details are bounded).
+                if repeated.insert(key.clone()) {
+                    errors.push(FieldError::new(key, "must be given at most once"));
+                }
             }
             "search" if value.chars().count() > 100 => {
                 errors.push(FieldError::new(key, "must be at most 100 characters"));

@@ -220,20 +220,26 @@ impl PageParams {
         let mut errors = Vec::new();
         let mut page = PageParams::default();
         let mut seen = HashSet::new();
+        // A parameter repeated many times is reported once (the error's details are bounded).
+        let mut reported = HashSet::new();
         for (key, value) in params {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
             if !Self::NAMES.contains(&key) {
-                errors.push(FieldError::new(
-                    key,
-                    format!(
-                        "is not a known parameter; use one of {}",
-                        Self::NAMES.join(", ")
-                    ),
-                ));
+                if reported.insert(key.to_owned()) {
+                    errors.push(FieldError::new(
+                        key,
+                        format!(
+                            "is not a known parameter; use one of {}",
+                            Self::NAMES.join(", ")
+                        ),
+                    ));
+                }
                 continue;
             }
             if !seen.insert(key.to_owned()) {
-                errors.push(FieldError::new(key, "must be given at most once"));
+                if reported.insert(key.to_owned()) {
+                    errors.push(FieldError::new(key, "must be given at most once"));
+                }
                 continue;
             }
             if value.is_empty() {

@@ -124,18 +124,24 @@ impl ProductQuery {
         let mut e = Errors::default();
         let mut q = ProductQuery::default();
         let mut seen = HashSet::new();
+        // A parameter repeated many times is reported once (the error's details are bounded).
+        let mut reported = HashSet::new();
         let mut sort_order = None;
         for (key, value) in params {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
             if !PARAMS.contains(&key) {
-                e.push(
-                    key,
-                    format!("is not a known parameter; use one of {}", PARAMS.join(", ")),
-                );
+                if reported.insert(key.to_owned()) {
+                    e.push(
+                        key,
+                        format!("is not a known parameter; use one of {}", PARAMS.join(", ")),
+                    );
+                }
                 continue;
             }
             if !seen.insert(key.to_owned()) {
-                e.push(key, "must be given at most once");
+                if reported.insert(key.to_owned()) {
+                    e.push(key, "must be given at most once");
+                }
                 continue;
             }
             if value.is_empty() {
