@@ -103,9 +103,9 @@ fn every_task_has_its_own_function_retry_catch_and_timeout() {
             }
         }
         let catchers = state["Catch"].as_array().cloned().unwrap_or_default();
-        if !catchers
+        if catchers
             .last()
-            .is_some_and(|c| strings(&c["ErrorEquals"]) == ["States.ALL"])
+            .is_none_or(|c| strings(&c["ErrorEquals"]) != ["States.ALL"])
         {
             wrong.push(format!("{name}: no final States.ALL Catch"));
         }
