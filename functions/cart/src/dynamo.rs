@@ -29,6 +29,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
+use shop_adapters::dynamo::attr::{n, s};
 use shop_adapters::dynamo::{Item, from_item, is_condition_failed, put_if_newer, to_item};
 use shop_domain::{CartId, Currency, DomainError, OrderId, ProductId, UserId};
 
@@ -123,14 +124,6 @@ struct ProductItem {
     r#type: String,
     #[serde(flatten)]
     facts: ProductFacts,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn stamp(at: DateTime<Utc>) -> AttributeValue {

@@ -50,13 +50,12 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
+use shop_adapters::dynamo::attr::{built, n, s};
 use shop_adapters::dynamo::{Item, from_item, to_item};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
@@ -260,7 +259,7 @@ impl DynamoCatalog {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|p| {
-                    let put = build(
+                    let put = built(
                         PutRequest::builder()
                             .set_item(Some(to_item(&ProductItem::new(p))?))
                             .build(),
@@ -413,18 +412,6 @@ impl DynamoCatalog {
     }
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
-    result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
-}
-
 /// An update's `before` and `after` must be the same item: the write goes to `after`'s key
 /// but is conditioned on, and counted from, `before`.
 fn same_id<I: PartialEq + std::fmt::Display>(
@@ -553,7 +540,7 @@ fn bucket_put(
 }
 
 fn version_put(item: Item, table: &str, expected: u64) -> Result<TransactWriteItem, DomainError> {
-    let put = build(
+    let put = built(
         Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -566,7 +553,7 @@ fn version_put(item: Item, table: &str, expected: u64) -> Result<TransactWriteIt
 }
 
 fn new_put(item: Item, table: &str) -> Result<TransactWriteItem, DomainError> {
-    let put = build(
+    let put = built(
         Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -582,7 +569,7 @@ fn version_delete(
     sk: &str,
     expected: u64,
 ) -> Result<TransactWriteItem, DomainError> {
-    let delete = build(
+    let delete = built(
         Delete::builder()
             .table_name(table)
             .key("pk", s(pk))
@@ -797,7 +784,7 @@ fn count_change<T: Slugged>(
     counter: &str,
     delta: i64,
 ) -> Result<(TransactWriteItem, DomainError), DomainError> {
-    let update = build(
+    let update = built(
         Update::builder()
             .table_name(table)
             .key("pk", s(T::PK))
@@ -895,7 +882,7 @@ fn slug_guard<T: Slugged>(table: &str, value: &T) -> Result<TransactWriteItem, D
 /// none to release): a rename or delete can never remove a guard another category or brand
 /// holds, whatever slug the caller's copy names.
 fn slug_release<T: Slugged>(table: &str, value: &T) -> Result<TransactWriteItem, DomainError> {
-    let delete = build(
+    let delete = built(
         Delete::builder()
             .table_name(table)
             .key("pk", s(format!("{}{}", T::SLUG_PREFIX, value.slug())))
@@ -1011,7 +998,7 @@ impl DynamoCatalog {
         // Conditional on the version the caller read and on nothing being in it: a product or
         // sub-category entering it meanwhile (which adds to its count in its own transaction)
         // makes this delete fail rather than leave it pointing at nothing.
-        let delete = build(
+        let delete = built(
             Delete::builder()
                 .table_name(&self.table)
                 .key("pk", s(T::PK))
@@ -1078,7 +1065,7 @@ fn slugged_update_item<T: Slugged>(
         values.insert(format!(":f{i}"), value);
         sets.push(format!("#f{i} = :f{i}"));
     }
-    let update = build(
+    let update = built(
         Update::builder()
             .table_name(table)
             .key("pk", s(T::PK))

@@ -25,20 +25,20 @@
 //! - The projection writes are conditional on the catalog's aggregate version being newer.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{Item, from_item, is_condition_failed, to_item};
+use shop_adapters::dynamo::attr::{built, n, s, timestamp};
+use shop_adapters::dynamo::{
+    Item, TransactError, from_item, is_condition_failed, to_item, transact,
+};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{
     BrandId, CategoryId, Currency, DiscountId, DomainError, OrderId, OutgoingEvent, ProductId,
@@ -54,30 +54,11 @@ const DISCOUNTS_PK: &str = "DISCOUNTS";
 const CATEGORIES_PK: &str = "CATEGORIES";
 const USAGE_SK: &str = "USAGE";
 const REDEMPTION_SK: &str = "REDEMPTION";
-/// How often a transaction cancelled by a concurrent one (`TransactionConflict`) is retried.
-const CONFLICT_RETRIES: u32 = 8;
-
 /// The discounts table.
 #[derive(Debug, Clone)]
 pub struct DynamoDiscounts {
     client: Client,
     table: String,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
-    result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
-}
-
-fn timestamp(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 fn discount_sk(id: DiscountId) -> String {
@@ -114,20 +95,6 @@ fn code_taken(code: &str) -> DomainError {
     DomainError::Conflict(format!(
         "the code `{code}` is taken by another discount (codes ignore case)"
     ))
-}
-
-type TransactError =
-    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
-
-/// Whether a cancelled transaction lost to a concurrent one (worth running again).
-fn lost_to_another(err: &TransactError) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => canceled
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict")),
-        _ => false,
-    }
 }
 
 /// A discount as stored. (No item-type marker: the discount's own `type` is the attribute of
@@ -220,28 +187,6 @@ impl DynamoDiscounts {
         shop_adapters::dynamo::get_item(&self.client, &self.table, pk, sk, true).await
     }
 
-    /// Runs a transaction, again while it loses to concurrent ones; the last error otherwise.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            match result {
-                Err(err) if attempt < CONFLICT_RETRIES && lost_to_another(&err) => {
-                    attempt += 1;
-                    let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 20);
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter))
-                        .await;
-                }
-                other => return other.map(|_| ()),
-            }
-        }
-    }
-
     fn discount_item(discount: &Discount) -> Result<Item, DomainError> {
         to_item(&DiscountItem {
             pk: DISCOUNTS_PK.to_owned(),
@@ -251,7 +196,7 @@ impl DynamoDiscounts {
     }
 
     fn put(&self, item: Item, condition: &str) -> Result<Put, DomainError> {
-        build(
+        built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -266,7 +211,7 @@ impl DynamoDiscounts {
         discount: &Discount,
         expected: u64,
     ) -> Result<TransactWriteItem, DomainError> {
-        let put = build(
+        let put = built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(Self::discount_item(discount)?))
@@ -296,7 +241,7 @@ impl DynamoDiscounts {
         discount: &Discount,
         code: &str,
     ) -> Result<TransactWriteItem, DomainError> {
-        let delete = build(
+        let delete = built(
             Delete::builder()
                 .table_name(&self.table)
                 .key("pk", s(code_pk(code)))
@@ -367,7 +312,7 @@ impl DynamoDiscounts {
                 .condition_expression("#uses >= :one");
         }
         Ok(TransactWriteItem::builder()
-            .update(build(update.build())?)
+            .update(built(update.build())?)
             .build())
     }
 
@@ -396,7 +341,7 @@ impl DynamoDiscounts {
             update.condition_expression("attribute_exists(pk)")
         };
         Ok(TransactWriteItem::builder()
-            .update(build(update.build())?)
+            .update(built(update.build())?)
             .build())
     }
 
@@ -440,7 +385,7 @@ impl DynamoDiscounts {
                     )?);
                 }
             }
-            match self.transact(items).await {
+            match transact(&self.client, items).await {
                 Ok(()) => {
                     return Ok(Some(Redemption {
                         status: to,
@@ -565,7 +510,7 @@ impl DiscountStore for DynamoDiscounts {
             items.push(self.guard_put(discount, code)?);
         }
         items.push(outbox_put_event(&self.table, &event)?);
-        match self.transact(items).await {
+        match transact(&self.client, items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(match failed_condition(&err) {
                 Some(0) => {
@@ -603,14 +548,14 @@ impl DiscountStore for DynamoDiscounts {
             }
         }
         items.push(outbox_put_event(&self.table, &event)?);
-        match self.transact(items).await {
+        match transact(&self.client, items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(self.write_error(err, before.id, guard).await),
         }
     }
 
     async fn delete(&self, before: &Discount, event: OutgoingEvent) -> Result<(), DomainError> {
-        let delete = build(
+        let delete = built(
             Delete::builder()
                 .table_name(&self.table)
                 .key("pk", s(DISCOUNTS_PK))
@@ -625,7 +570,7 @@ impl DiscountStore for DynamoDiscounts {
             items.push(self.guard_release(before, code)?);
         }
         items.push(outbox_put_event(&self.table, &event)?);
-        match self.transact(items).await {
+        match transact(&self.client, items).await {
             Ok(()) => Ok(()),
             Err(err) => Err(self.write_error(err, before.id, None).await),
         }
@@ -684,7 +629,7 @@ impl DiscountStore for DynamoDiscounts {
         const PER_DISCOUNT: usize = 4;
         let mut items = Vec::new();
         for discount in discounts {
-            let check = build(
+            let check = built(
                 ConditionCheck::builder()
                     .table_name(&self.table)
                     .key("pk", s(DISCOUNTS_PK))
@@ -724,7 +669,7 @@ impl DiscountStore for DynamoDiscounts {
         })?;
         let put = self.put(item, "attribute_not_exists(pk)")?;
         items.push(TransactWriteItem::builder().put(put).build());
-        let err = match self.transact(items).await {
+        let err = match transact(&self.client, items).await {
             Ok(()) => return Ok(redemption.clone()),
             Err(err) => err,
         };
@@ -903,7 +848,7 @@ impl CatalogProjection for DynamoDiscounts {
                 .collect();
             let mut request = Some(HashMap::from([(
                 self.table.clone(),
-                build(
+                built(
                     KeysAndAttributes::builder()
                         .set_keys(Some(keys))
                         .consistent_read(true)

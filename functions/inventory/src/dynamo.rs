@@ -31,7 +31,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{Item, from_item, is_condition_failed, put_if_newer, to_item};
+use shop_adapters::dynamo::attr::{b, built, n, s, timestamp};
+use shop_adapters::dynamo::{
+    Item, from_item, is_condition_failed, put_if_newer, to_item, transact,
+};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, EventId, OutgoingEvent, ProductId, ReservationId};
 
@@ -118,26 +121,6 @@ fn movement_sk(id: EventId) -> String {
     format!("MOVEMENT#{id}")
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn b(value: bool) -> AttributeValue {
-    AttributeValue::Bool(value)
-}
-
-fn timestamp(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
-    result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
-}
-
 /// The moved-on state of the thing a write was computed from.
 fn conflict(what: &str) -> DomainError {
     DomainError::Conflict(format!("the {what} changed meanwhile; read it again"))
@@ -209,39 +192,6 @@ impl DynamoInventory {
             .build())
     }
 
-    /// One `TransactWriteItems`, tried again (a few times, with a short pause) when DynamoDB
-    /// cancelled it for a concurrent transaction on the same items: nothing was written then,
-    /// and the conditions decide anew on the retry.
-    async fn transact(
-        &self,
-        writes: Vec<TransactWriteItem>,
-    ) -> Result<
-        (),
-        aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-            aws_sdk_dynamodb::config::http::HttpResponse,
-        >,
-    > {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(err) if attempt < 5 && is_transaction_conflict(&err) => {
-                    attempt += 1;
-                    let pause = 10 * (1 << attempt) + rand_millis();
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,
@@ -254,33 +204,6 @@ impl DynamoInventory {
 fn status_value(status: ReservationStatus) -> Result<AttributeValue, DomainError> {
     serde_dynamo::to_attribute_value(status)
         .map_err(|e| DomainError::Internal(format!("cannot map a status: {e}")))
-}
-
-fn is_transaction_conflict(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
-            let reasons = canceled.cancellation_reasons();
-            !reasons
-                .iter()
-                .any(|r| r.code() == Some("ConditionalCheckFailed"))
-                && reasons
-                    .iter()
-                    .any(|r| r.code() == Some("TransactionConflict"))
-        }
-        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
-        _ => false,
-    }
-}
-
-/// A little jitter for the retry pauses, without a random-number crate.
-fn rand_millis() -> u64 {
-    u64::from(Utc::now().timestamp_subsec_nanos() % 20)
 }
 
 #[async_trait]
@@ -484,7 +407,7 @@ impl InventoryStore for DynamoInventory {
         for event in &events {
             writes.push(outbox_put_event(&self.table, event)?);
         }
-        self.transact(writes)
+        transact(&self.client, writes)
             .await
             .map_err(|e| transact_error(e, conflict("unit")))
     }
@@ -510,7 +433,7 @@ impl InventoryStore for DynamoInventory {
         for event in &events {
             writes.push(outbox_put_event(&self.table, event)?);
         }
-        self.transact(writes)
+        transact(&self.client, writes)
             .await
             .map_err(|e| transact_error(e, conflict("unit")))
     }
@@ -566,7 +489,7 @@ impl InventoryStore for DynamoInventory {
             writes.push(outbox_put_event(&self.table, event)?);
         }
         let units = reservation.items.len();
-        match self.transact(writes).await {
+        match transact(&self.client, writes).await {
             Ok(()) => Ok(()),
             Err(err) => match failed_condition(&err) {
                 Some(0) => Err(DomainError::Conflict(format!(
@@ -622,7 +545,7 @@ impl InventoryStore for DynamoInventory {
         for event in &events {
             writes.push(outbox_put_event(&self.table, event)?);
         }
-        match self.transact(writes).await {
+        match transact(&self.client, writes).await {
             Ok(()) => Ok(()),
             Err(err) => match failed_condition(&err) {
                 Some(0) => Err(conflict("reservation")),
@@ -670,7 +593,7 @@ impl InventoryStore for DynamoInventory {
         for event in &events {
             writes.push(outbox_put_event(&self.table, event)?);
         }
-        match self.transact(writes).await {
+        match transact(&self.client, writes).await {
             Ok(()) => Ok(()),
             Err(err) => match failed_condition(&err) {
                 Some(0) => Err(conflict("reservation")),

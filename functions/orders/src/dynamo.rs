@@ -26,13 +26,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{Item, from_item, get_item, is_condition_failed, to_item};
+use shop_adapters::dynamo::attr::{built, n, s};
+use shop_adapters::dynamo::{Item, from_item, get_item, is_condition_failed, to_item, transact};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, OrderId, OutgoingEvent};
 
@@ -42,9 +41,6 @@ const ORDER_SK: &str = "ORDER";
 const NUMBER_SK: &str = "ORDERNUMBER";
 const LOCK_SK: &str = "LOCK";
 const ALL: &str = "ORDER";
-/// How often a transaction cancelled by a concurrent one (`TransactionConflict`) is retried.
-const CONFLICT_RETRIES: u32 = 8;
-
 /// The orders table.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
@@ -60,18 +56,6 @@ impl DynamoOrders {
             table: table.into(),
         }
     }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
-    result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
 }
 
 fn order_pk(id: OrderId) -> String {
@@ -135,23 +119,9 @@ struct RefItem {
     order_id: OrderId,
 }
 
-type TransactError =
-    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
-
-/// Whether a cancelled transaction lost to a concurrent one (worth running again).
-fn lost_to_another(err: &TransactError) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => canceled
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict")),
-        _ => false,
-    }
-}
-
 impl DynamoOrders {
     fn put(&self, item: Item, condition: Option<&str>) -> Result<Put, DomainError> {
-        build(
+        built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -160,33 +130,11 @@ impl DynamoOrders {
         )
     }
 
-    /// Runs a transaction, again while it loses to concurrent ones; the last error otherwise.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            match result {
-                Err(err) if attempt < CONFLICT_RETRIES && lost_to_another(&err) => {
-                    attempt += 1;
-                    let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 20);
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter))
-                        .await;
-                }
-                other => return other.map(|_| ()),
-            }
-        }
-    }
-
     /// The orders `ids`, in that order (strongly consistent; missing ones left out).
     async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, DomainError> {
         let mut found: HashMap<OrderId, Order> = HashMap::new();
         for chunk in ids.chunks(100) {
-            let mut keys = build(
+            let mut keys = built(
                 KeysAndAttributes::builder()
                     .set_keys(Some(
                         chunk
@@ -317,7 +265,7 @@ impl OrderStore for DynamoOrders {
             order_id: order.order_id,
             expires_at: lock_expires_at.timestamp(),
         })?;
-        items.push(build(
+        items.push(built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(lock))
@@ -340,7 +288,7 @@ impl OrderStore for DynamoOrders {
             .into_iter()
             .map(|put| TransactWriteItem::builder().put(put).build())
             .collect();
-        match self.transact(items).await {
+        match transact(&self.client, items).await {
             Ok(()) => Ok(()),
             Err(err) => match failed_condition(&err) {
                 Some(1) => Err(PlaceRefusal::NumberTaken),
@@ -365,7 +313,7 @@ impl OrderStore for DynamoOrders {
         after: &Order,
         event: Option<OutgoingEvent>,
     ) -> Result<(), DomainError> {
-        let put = build(
+        let put = built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(to_item(&OrderItem::of(after))?))
@@ -380,7 +328,7 @@ impl OrderStore for DynamoOrders {
         if let Some(event) = event {
             items.push(outbox_put_event(&self.table, &event)?);
         }
-        self.transact(items).await.map_err(|err| {
+        transact(&self.client, items).await.map_err(|err| {
             transact_error(
                 err,
                 DomainError::Conflict(format!(

@@ -16,17 +16,14 @@
 //!   and the outbox item.
 //! - a void or refund: the same `Update` conditional on the status read, with its outbox item.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::{get_item, is_condition_failed, to_item};
+use shop_adapters::dynamo::attr::{built, n, s, timestamp};
+use shop_adapters::dynamo::{get_item, is_condition_failed, to_item, transact};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, OutgoingEvent, PaymentId};
 
@@ -37,9 +34,6 @@ const CALLBACK_SK: &str = "CALLBACK";
 /// How long a gateway event's record is kept (the table's TTL removes it after): far longer
 /// than the five minutes a signed callback is accepted for.
 const CALLBACK_RETENTION_DAYS: i64 = 30;
-/// How often a transaction cancelled by a concurrent one (`TransactionConflict`) is retried.
-const CONFLICT_RETRIES: u32 = 8;
-
 /// The payments table.
 #[derive(Debug, Clone)]
 pub struct DynamoPayments {
@@ -55,22 +49,6 @@ impl DynamoPayments {
             table: table.into(),
         }
     }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn timestamp(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
-    result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
 }
 
 fn payment_pk(id: PaymentId) -> String {
@@ -100,20 +78,6 @@ struct CallbackItem {
     status: String,
     received_at: String,
     expires_at: i64,
-}
-
-type TransactError =
-    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
-
-/// Whether a cancelled transaction lost to a concurrent one (worth running again).
-fn lost_to_another(err: &TransactError) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => canceled
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict")),
-        _ => false,
-    }
 }
 
 impl DynamoPayments {
@@ -149,32 +113,12 @@ impl DynamoPayments {
                 .expression_attribute_names("#eventId", "eventId")
                 .expression_attribute_values(":event", s(event_id.clone()));
         }
-        let update = build(
+        let update = built(
             update
                 .update_expression(format!("SET {}", sets.join(", ")))
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// Runs `items`, again while it loses to a concurrent transaction.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            match result {
-                Err(err) if lost_to_another(&err) && attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
-                }
-                other => return other.map(|_| ()),
-            }
-        }
     }
 }
 
@@ -298,7 +242,7 @@ impl PaymentStore for DynamoPayments {
             expires_at: (after.updated_at + chrono::Duration::days(CALLBACK_RETENTION_DAYS))
                 .timestamp(),
         })?;
-        let record = build(
+        let record = built(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(record))
@@ -310,7 +254,7 @@ impl PaymentStore for DynamoPayments {
             TransactWriteItem::builder().put(record).build(),
             outbox_put_event(&self.table, &event)?,
         ];
-        match self.transact(items).await {
+        match transact(&self.client, items).await {
             Ok(()) => Ok(()),
             Err(err) => match failed_condition(&err) {
                 Some(0) => Err(SettleRefusal::NotPending),
@@ -333,7 +277,7 @@ impl PaymentStore for DynamoPayments {
             self.transition(before, after)?,
             outbox_put_event(&self.table, &event)?,
         ];
-        self.transact(items).await.map_err(|err| {
+        transact(&self.client, items).await.map_err(|err| {
             transact_error(
                 err,
                 DomainError::Conflict(format!(

@@ -13,9 +13,10 @@
 
 use crate::domain::{Address, AuthFacts, Preferences, Profile, ProfileStore, UserFilter};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
+use shop_adapters::dynamo::attr::{n, s, timestamp};
 use shop_adapters::dynamo::{Item, from_item, to_item};
 use shop_adapters::outbox::{outbox_put_event, transact_error};
 use shop_domain::{AddressId, DomainError, OutgoingEvent, UserId};
@@ -57,20 +58,8 @@ fn address_sk(address_id: AddressId) -> String {
 
 const PROFILE_SK: &str = "PROFILE";
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn conflict() -> DomainError {
     DomainError::Conflict("the profile changed meanwhile; retry".to_owned())
-}
-
-fn timestamp(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl DynamoProfiles {

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, TableStatus};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TableStatus, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shop_domain::{DomainError, HealthProbe};
@@ -17,6 +18,40 @@ use crate::aws::sdk_error;
 
 /// A DynamoDB item as the SDK takes and returns it.
 pub type Item = HashMap<String, AttributeValue>;
+
+/// Attribute values for hand-built expressions (conditions, updates, keys), where an item
+/// mapped by serde does not fit.
+pub mod attr {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use shop_domain::DomainError;
+
+    /// A string.
+    pub fn s(value: impl Into<String>) -> AttributeValue {
+        AttributeValue::S(value.into())
+    }
+
+    /// A number.
+    pub fn n(value: impl ToString) -> AttributeValue {
+        AttributeValue::N(value.to_string())
+    }
+
+    /// A boolean.
+    pub fn b(value: bool) -> AttributeValue {
+        AttributeValue::Bool(value)
+    }
+
+    /// An instant as stored everywhere: RFC 3339 UTC with milliseconds, so that the strings
+    /// sort as the instants do.
+    pub fn timestamp(at: DateTime<Utc>) -> AttributeValue {
+        s(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    /// A request builder's result: a missing required field is a bug, hence `Internal`.
+    pub fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, DomainError> {
+        result.map_err(|e| DomainError::Internal(format!("cannot build a DynamoDB request: {e}")))
+    }
+}
 
 /// Serializes `value` into an item.
 ///
@@ -113,6 +148,55 @@ pub async fn put_if_newer(
         Ok(_) => Ok(true),
         Err(err) if is_condition_failed(&err) => Ok(false),
         Err(err) => Err(sdk_error("DynamoDB PutItem", err)),
+    }
+}
+
+/// How `TransactWriteItems` fails.
+pub type TransactError =
+    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
+
+/// How many times [`transact`] runs a transaction again after losing to a concurrent one.
+const CONFLICT_RETRIES: u32 = 8;
+
+/// Whether a cancelled transaction lost to a concurrent one on the same items (nothing was
+/// written and no condition failed, so running it again decides anew).
+pub fn lost_to_another(err: &TransactError) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+            let reasons = canceled.cancellation_reasons();
+            !reasons
+                .iter()
+                .any(|r| r.code() == Some("ConditionalCheckFailed"))
+                && reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"))
+        }
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+        _ => false,
+    }
+}
+
+/// One `TransactWriteItems`, run again (up to 8 times, after a pause doubling from 20 ms to at
+/// most 320 ms, plus a little jitter) while DynamoDB cancels it for a concurrent transaction on the same items;
+/// the last error otherwise. Conditions are what decide: a retry never skips one.
+pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    let mut attempt = 0;
+    loop {
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        match result {
+            Err(err) if attempt < CONFLICT_RETRIES && lost_to_another(&err) => {
+                attempt += 1;
+                // Jitter without a random-number crate: the clock's nanoseconds.
+                let jitter = u64::from(chrono::Utc::now().timestamp_subsec_nanos() % 20);
+                let pause = (10u64 << attempt).min(320) + jitter;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            other => return other.map(|_| ()),
+        }
     }
 }
 
