@@ -288,6 +288,18 @@ async fn placed(world: &World) -> OrderId {
     body["orderId"].as_str().unwrap().parse().unwrap()
 }
 
+/// A placed order moved on to `PENDING_PAYMENT` (the saga's step after the reservations).
+async fn awaiting_payment(world: &World) -> OrderId {
+    let id = placed(world).await;
+    invoke!(
+        world,
+        orders::internal::mark_order_pending_payment,
+        step(fixture!("mark-order-pending-payment/ok"), id)
+    )
+    .unwrap();
+    id
+}
+
 /// A fixture payload with its order id replaced by `id`.
 fn step(fixture: &str, id: OrderId) -> Value {
     let mut payload: Value = serde_json::from_str(fixture).unwrap();
@@ -872,13 +884,7 @@ async fn the_happy_path_moves_the_order_to_confirmed_once_and_releases_the_lock(
 #[tokio::test]
 async fn a_decline_cancels_the_order_with_its_reason_and_payment_status() {
     let world = world();
-    let id = placed(&world).await;
-    invoke!(
-        world,
-        orders::internal::mark_order_pending_payment,
-        step(fixture!("mark-order-pending-payment/ok"), id)
-    )
-    .unwrap();
+    let id = awaiting_payment(&world).await;
     let closed = invoke!(
         world,
         orders::internal::close_order,
@@ -943,13 +949,7 @@ async fn insufficient_stock_fails_the_order_before_any_payment() {
 #[tokio::test]
 async fn a_step_that_failed_for_good_flags_the_order_and_tells_ops_once() {
     let world = world();
-    let id = placed(&world).await;
-    invoke!(
-        world,
-        orders::internal::mark_order_pending_payment,
-        step(fixture!("mark-order-pending-payment/ok"), id)
-    )
-    .unwrap();
+    let id = awaiting_payment(&world).await;
     let flagged = invoke!(
         world,
         orders::internal::flag_order,
