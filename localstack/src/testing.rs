@@ -53,7 +53,16 @@ impl SharedCloud {
     {
         let task = self.runtime.spawn(test(&self.cloud));
         if let Err(error) = self.runtime.block_on(task) {
-            std::panic::resume_unwind(error.into_panic());
+            // The test panicked on a worker thread, whose output goes to the capture of the test
+            // that started the runtime (not this one): panicking again here with its message is
+            // what makes the message appear under the failed test.
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("the test panicked with a value that is not a message");
+            panic!("{message}");
         }
     }
 

@@ -8,8 +8,10 @@ use shop_domain::DomainError;
 
 use crate::domain::Shop;
 
-/// How long one try may take (three fit in the function's 10 s).
-const TRY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one try may take: a shop that is slow to answer (queued behind other callbacks,
+/// cold) has usually processed the callback, and a retry of it would be refused as a replay.
+/// Three tries and their pauses fit in the function's 28 s (API Gateway gives up at 30 s).
+const TRY_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The shop's public API.
 #[derive(Debug, Clone)]

@@ -581,7 +581,10 @@ fn thirty_buyers_of_ten_units_never_oversell_and_every_cancelled_order_is_compen
                 p.body["orderId"].as_str().unwrap().to_owned()
             })
             .collect();
-        // Each buyer pays or declines (two in three pay) as soon as the page shows.
+        // Each buyer pays or declines (two in three pay) as soon as the page shows. On a loaded
+        // machine (thirty sagas and their pollers on two cores, next to the other tests) a
+        // buyer can be later than the payment wait: the shop then refuses the callback (409,
+        // which the gateway reports as 502) and the order must end as a timeout.
         let ends = join_all(
             buyers
                 .iter()
@@ -589,19 +592,31 @@ fn thirty_buyers_of_ten_units_never_oversell_and_every_cancelled_order_is_compen
                 .enumerate()
                 .map(|(i, (b, id))| async move {
                     let order = order_until(b, id, SETTLE, |o| o["status"] != "PENDING").await;
+                    let mut late = false;
                     if order["status"] == "PENDING_PAYMENT" {
                         let outcome = if i % 3 == 2 { "decline" } else { "success" };
                         let (status, answer) = pay(&order, outcome).await;
-                        assert_eq!(status, 200, "{answer}");
+                        late = status == 502 && answer["callbackStatus"] == 409;
+                        assert!(status == 200 || late, "{status} {answer}");
                     }
-                    order_until(b, id, SETTLE, is_final).await
+                    let end = order_until(b, id, SETTLE, is_final).await;
+                    if late {
+                        assert_eq!(end["status"], "CANCELLED", "{end}");
+                        assert_eq!(reason(&end), "payment timed out", "{end}");
+                    }
+                    (end, late)
                 }),
         )
         .await;
+        let late = ends.iter().filter(|(_, late)| *late).count();
+        let ends: Vec<Value> = ends.into_iter().map(|(end, _)| end).collect();
         let count = |status: &str| ends.iter().filter(|o| o["status"] == status).count();
         let (confirmed, cancelled, failed) =
             (count("CONFIRMED"), count("CANCELLED"), count("FAILED"));
-        println!("checkout race: {confirmed} confirmed, {cancelled} cancelled, {failed} failed");
+        println!(
+            "checkout race: {confirmed} confirmed, {cancelled} cancelled ({late} paid too late), \
+             {failed} failed"
+        );
         assert_eq!(confirmed + cancelled + failed, 30, "none stuck: {ends:#?}");
         assert!(confirmed <= 10, "{confirmed} confirmed of 10 units");
         assert!(confirmed > 0);
