@@ -57,9 +57,8 @@ test: venv build ## run every test: unit, adapter, local-cloud fixture and end-t
 fmt: ## format the code
 	$(CARGO) fmt --all
 
+# The bench builds the release binaries it measures itself, in one `cargo build`.
 bench: venv build ## measure the catalog functions (release builds): size, init, RSS, warm latency; the cart's hot routes; checkout
-	$(CARGO) build --release -p catalog --bin get-product --bin list-products -p cart --bin create-cart-item --bin get-cart \
-	  -p orders --bin create-checkout -p payments --bin create-payment-callback
 	$(BIN)/bench
 
 lint: tools ## fmt check, clippy -D warnings, cfn-lint, sam validate --lint

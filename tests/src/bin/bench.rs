@@ -1,7 +1,7 @@
 //! `bench` (`make bench`): the catalog functions' start-up, memory, size and latency, measured.
 //!
-//! `make bench` builds `get-product` and `list-products` with the release profile (what
-//! `sam build` ships: size-optimised, thin LTO, stripped) and runs this, which prints:
+//! `make bench` runs this; it builds the functions it measures with the release profile (what
+//! `sam build` ships: size-optimised, thin LTO, stripped), in one `cargo build`, and prints:
 //! - **bootstrap size**: the stripped release binaries;
 //! - **init**: process start → its first Runtime API `next` poll, with tracing, config and
 //!   SDK clients built (what Lambda bills as init), p50/p95 over 20 cold starts, against a
@@ -11,8 +11,7 @@
 //!   `get-health`), 30 cold starts each with `SSL_CERT_DIR` unset and 30 with it set to the
 //!   system's certificate directory (which makes a client that reads the system's CA store read
 //!   every file in it), interleaved so that load on the machine falls on all of them alike,
-//!   and before the local cloud starts. This program builds those release binaries itself
-//!   (`make bench` builds only the catalog's);
+//!   and before the local cloud starts;
 //! - **RSS** after the first invocation (a real `GET /api/products/{id}` against the local
 //!   cloud's DynamoDB);
 //! - **warm latency** of `GET /api/products/{id}` through the local API Gateway, 1,000
@@ -49,12 +48,13 @@ const GETS: usize = 1_000;
 const LISTS: usize = 100;
 const CATALOG: usize = 10_000;
 const MEASURED: [&str; 2] = ["get-product", "list-products"];
-/// The cart functions whose latency is measured, also run from release builds.
-const CART_MEASURED: [&str; 4] = [
-    "create-cart-item",
-    "get-cart",
-    "create-checkout",
-    "create-payment-callback",
+/// The cart and checkout functions whose latency is measured, also run from release builds:
+/// (package, binary).
+const CART_MEASURED: [(&str, &str); 4] = [
+    ("cart", "create-cart-item"),
+    ("cart", "get-cart"),
+    ("orders", "create-checkout"),
+    ("payments", "create-payment-callback"),
 ];
 /// Checkouts timed by [`checkout_bench`].
 const CHECKOUTS: usize = 100;
@@ -240,12 +240,13 @@ fn bin_dir(root: &Path) -> anyhow::Result<PathBuf> {
             .to_string();
         let executable = path.is_file() && !name.contains('.') && !name.starts_with('.');
         if executable {
-            let source =
-                if MEASURED.contains(&name.as_str()) || CART_MEASURED.contains(&name.as_str()) {
-                    target.join("release").join(&name)
-                } else {
-                    path.clone()
-                };
+            let source = if MEASURED.contains(&name.as_str())
+                || CART_MEASURED.iter().any(|(_, b)| *b == name)
+            {
+                target.join("release").join(&name)
+            } else {
+                path.clone()
+            };
             std::os::unix::fs::symlink(&source, dir.join(&name))?;
         }
     }
@@ -298,17 +299,29 @@ impl Api<'_> {
     }
 }
 
-/// Builds the release binaries of [`BY_SERVICE`] (a no-op when they are up to date).
-fn build_by_service(root: &Path) -> anyhow::Result<()> {
+/// Builds every release binary this program runs — [`MEASURED`], [`CART_MEASURED`] and
+/// [`BY_SERVICE`] — in one `cargo build` (a no-op when they are up to date). One invocation,
+/// because two with other package sets would resolve the dependencies' features differently
+/// and rebuild the AWS SDK each time.
+fn build_release(root: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.current_dir(root).args(["build", "--release"]);
-    for (package, binary, _) in BY_SERVICE {
+    let packages = MEASURED
+        .iter()
+        .map(|binary| ("catalog", *binary))
+        .chain(CART_MEASURED)
+        .chain(
+            BY_SERVICE
+                .iter()
+                .map(|(package, binary, _)| (*package, *binary)),
+        );
+    for (package, binary) in packages {
         command.args(["-p", package, "--bin", binary]);
     }
     let status = command.status().context("cannot run cargo")?;
     if !status.success() {
-        bail!("cargo build --release of the functions measured by service failed");
+        bail!("cargo build --release of the measured functions failed");
     }
     Ok(())
 }
@@ -371,7 +384,7 @@ async fn init_by_service(release: &Path) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let root = shop_e2e::repo_root();
     let release = root.join("target/release");
-    build_by_service(&root)?;
+    build_release(&root)?;
     println!(
         "catalog bench (release builds of {}; local cloud = moto)",
         MEASURED.join(", ")
