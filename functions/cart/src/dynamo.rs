@@ -25,12 +25,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::attr::{n, s};
-use shop_adapters::dynamo::{Item, from_item, is_condition_failed, put_if_newer, to_item};
+use shop_adapters::dynamo::{Item, batch_get, is_condition_failed, put_if_newer, to_item};
 use shop_domain::{CartId, Currency, DomainError, OrderId, ProductId, UserId};
 
 use crate::domain::{
@@ -714,45 +714,12 @@ impl ProductProjection for DynamoCarts {
         let mut unique: Vec<ProductId> = ids.to_vec();
         unique.sort();
         unique.dedup();
-        let mut found = Vec::new();
-        for chunk in unique.chunks(100) {
-            let mut keys = KeysAndAttributes::builder();
-            for id in chunk {
-                keys = keys.keys(Item::from([
-                    ("pk".to_owned(), s(product_pk(*id))),
-                    ("sk".to_owned(), s(PRODUCT_SK)),
-                ]));
-            }
-            let mut pending = Some(
-                keys.build()
-                    .map_err(|e| DomainError::Internal(format!("cannot build keys: {e}")))?,
-            );
-            for _ in 0..ATTEMPTS {
-                let Some(keys) = pending.take() else { break };
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
-                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
-                    for item in items {
-                        found.push(from_item::<ProductItem>(item)?.facts);
-                    }
-                }
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-            }
-            if pending.is_some() {
-                return Err(DomainError::Unavailable(
-                    "DynamoDB kept some product keys unprocessed".to_owned(),
-                ));
-            }
-        }
-        Ok(found)
+        let keys: Vec<(String, String)> = unique
+            .iter()
+            .map(|id| (product_pk(*id), PRODUCT_SK.to_owned()))
+            .collect();
+        let items: Vec<ProductItem> = batch_get(&self.client, &self.table, &keys, false).await?;
+        Ok(items.into_iter().map(|i| i.facts).collect())
     }
 
     async fn apply(&self, facts: &ProductFacts) -> Result<bool, DomainError> {

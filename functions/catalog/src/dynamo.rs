@@ -50,13 +50,13 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::attr::{built, n, s};
-use shop_adapters::dynamo::{Item, from_item, to_item};
+use shop_adapters::dynamo::{Item, batch_get, from_item, to_item};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{BrandId, CategoryId, DomainError, OutgoingEvent, ProductId};
 
@@ -360,54 +360,18 @@ impl DynamoCatalog {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<Item> = ids
+        let keys: Vec<(String, String)> = ids
             .iter()
-            .map(|id| {
-                HashMap::from([
-                    ("pk".into(), s(product_pk(*id))),
-                    ("sk".into(), s(PRODUCT_SK)),
-                ])
+            .map(|id| (product_pk(*id), PRODUCT_SK.to_owned()))
+            .collect();
+        let items: Vec<ProductItem> = batch_get(&self.client, &self.table, &keys, false).await?;
+        let mut found: HashMap<ProductId, Product> = items
+            .into_iter()
+            .map(|item| {
+                let product = item.into_product();
+                (product.id, product)
             })
             .collect();
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .build()
-                .map_err(|e| DomainError::Internal(format!("cannot build BatchGetItem: {e}")))?,
-        );
-        let mut found: HashMap<ProductId, Product> = HashMap::new();
-        let mut attempt = 0;
-        while let Some(request) = pending.take() {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
-            for item in output
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let product = from_item::<ProductItem>(item)?.into_product();
-                found.insert(product.id, product);
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .filter(|k| !k.keys().is_empty());
-            if pending.is_some() {
-                attempt += 1;
-                if attempt > 5 {
-                    return Err(DomainError::Unavailable(
-                        "DynamoDB BatchGetItem left keys unprocessed after 5 retries".into(),
-                    ));
-                }
-                // Unprocessed keys mean throttling: back off before asking again.
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
-        }
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::attr::{built, n, s, timestamp};
 use shop_adapters::dynamo::{
-    Item, TransactError, from_item, is_condition_failed, to_item, transact,
+    Item, TransactError, batch_get, from_item, is_condition_failed, to_item, transact,
 };
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{
@@ -835,67 +835,31 @@ impl CatalogProjection for DynamoDiscounts {
                 unique.push(*id);
             }
         }
-        let mut found = Vec::new();
-        for chunk in unique.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| {
-                    Item::from([
-                        ("pk".to_owned(), s(format!("PRODUCT#{id}"))),
-                        ("sk".to_owned(), s("PRODUCT")),
-                    ])
+        let keys: Vec<(String, String)> = unique
+            .iter()
+            .map(|id| (format!("PRODUCT#{id}"), "PRODUCT".to_owned()))
+            .collect();
+        let items: Vec<ProductItem> = batch_get(&self.client, &self.table, &keys, true).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|p| {
+                let (Some(category_id), Some(brand_id), Some(price), Some(currency)) =
+                    (p.category_id, p.brand_id, p.price, p.currency)
+                else {
+                    return None;
+                };
+                Some(ProductFacts {
+                    product_id: p.product_id,
+                    category_id,
+                    brand_id,
+                    price,
+                    currency,
+                    status: p.status,
+                    variants: p.variants.into_iter().collect(),
+                    version: p.version,
                 })
-                .collect();
-            let mut request = Some(HashMap::from([(
-                self.table.clone(),
-                built(
-                    KeysAndAttributes::builder()
-                        .set_keys(Some(keys))
-                        .consistent_read(true)
-                        .build(),
-                )?,
-            )]));
-            let mut rounds = 0;
-            while let Some(items) = request.take().filter(|r| !r.is_empty()) {
-                rounds += 1;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(items))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
-                for item in output
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let p: ProductItem = from_item(item)?;
-                    if let (Some(category_id), Some(brand_id), Some(price), Some(currency)) =
-                        (p.category_id, p.brand_id, p.price, p.currency)
-                    {
-                        found.push(ProductFacts {
-                            product_id: p.product_id,
-                            category_id,
-                            brand_id,
-                            price,
-                            currency,
-                            status: p.status,
-                            variants: p.variants.into_iter().collect(),
-                            version: p.version,
-                        });
-                    }
-                }
-                request = output.unprocessed_keys;
-                if rounds > 10 {
-                    return Err(DomainError::Unavailable(
-                        "BatchGetItem left keys unprocessed".into(),
-                    ));
-                }
-            }
-        }
-        Ok(found)
+            })
+            .collect())
     }
 
     async fn categories(&self) -> Result<CategoryTree, DomainError> {

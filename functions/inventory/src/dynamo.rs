@@ -23,17 +23,16 @@
 //! - a seller's write: computed from a read, under `version = <read>`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::attr::{b, built, n, s, timestamp};
 use shop_adapters::dynamo::{
-    Item, from_item, is_condition_failed, put_if_newer, to_item, transact,
+    batch_get, from_item, is_condition_failed, put_if_newer, to_item, transact,
 };
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, EventId, OutgoingEvent, ProductId, ReservationId};
@@ -321,60 +320,14 @@ impl InventoryStore for DynamoInventory {
 
     async fn stock_levels(&self, keys: &[UnitKey]) -> Result<Vec<Option<Unit>>, DomainError> {
         let distinct: BTreeSet<&UnitKey> = keys.iter().collect();
-        let mut found: HashMap<UnitKey, Unit> = HashMap::new();
-        let distinct: Vec<&UnitKey> = distinct.into_iter().collect();
-        for chunk in distinct.chunks(100) {
-            let mut request = Some(built(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(
-                        chunk
-                            .iter()
-                            .map(|k| {
-                                Item::from([
-                                    ("pk".to_owned(), s(product_pk(k.product_id))),
-                                    ("sk".to_owned(), s(unit_sk(&k.sku))),
-                                ])
-                            })
-                            .collect(),
-                    ))
-                    // Strongly consistent: a reservation is refused early on this read.
-                    .consistent_read(true)
-                    .build(),
-            )?);
-            let mut attempt = 0u32;
-            while let Some(keys) = request.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
-                for item in output
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let unit = from_item::<UnitItem>(item)?.unit;
-                    found.insert(unit.key(), unit);
-                }
-                request = output
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .filter(|k| !k.keys().is_empty());
-                if request.is_some() {
-                    attempt += 1;
-                    if attempt > 5 {
-                        return Err(DomainError::Unavailable(
-                            "DynamoDB left keys of BatchGetItem unprocessed".to_owned(),
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                }
-            }
-        }
+        let request: Vec<(String, String)> = distinct
+            .into_iter()
+            .map(|k| (product_pk(k.product_id), unit_sk(&k.sku)))
+            .collect();
+        // Strongly consistent: a reservation is refused early on this read.
+        let items: Vec<UnitItem> = batch_get(&self.client, &self.table, &request, true).await?;
+        let found: HashMap<UnitKey, Unit> =
+            items.into_iter().map(|i| (i.unit.key(), i.unit)).collect();
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 

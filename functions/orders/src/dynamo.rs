@@ -22,16 +22,17 @@
 //! - the lock is released by a delete conditional on `orderId = :order`.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
 use shop_adapters::dynamo::attr::{built, n, s};
-use shop_adapters::dynamo::{Item, from_item, get_item, is_condition_failed, to_item, transact};
+use shop_adapters::dynamo::{
+    Item, batch_get, from_item, get_item, is_condition_failed, to_item, transact,
+};
 use shop_adapters::outbox::{failed_condition, outbox_put_event, transact_error};
 use shop_domain::{DomainError, OrderId, OutgoingEvent};
 
@@ -132,59 +133,19 @@ impl DynamoOrders {
 
     /// The orders `ids`, in that order (strongly consistent; missing ones left out).
     async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, DomainError> {
-        let mut found: HashMap<OrderId, Order> = HashMap::new();
-        for chunk in ids.chunks(100) {
-            let mut keys = built(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(
-                        chunk
-                            .iter()
-                            .map(|id| {
-                                HashMap::from([
-                                    ("pk".to_owned(), s(order_pk(*id))),
-                                    ("sk".to_owned(), s(ORDER_SK)),
-                                ])
-                            })
-                            .collect(),
-                    ))
-                    .consistent_read(true)
-                    .build(),
-            )?;
-            for attempt in 0.. {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys.clone())
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
-                for item in output
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let item: OrderItem = from_item(item)?;
-                    found.insert(item.order.order_id, item.order);
-                }
-                match output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                {
-                    Some(rest) if !rest.keys().is_empty() && attempt < 8 => {
-                        keys = rest;
-                        tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await;
-                    }
-                    Some(rest) if !rest.keys().is_empty() => {
-                        return Err(DomainError::Unavailable(
-                            "DynamoDB BatchGetItem kept leaving keys unprocessed".into(),
-                        ));
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let keys: Vec<(String, String)> = unique
+            .iter()
+            .map(|id| (order_pk(*id), ORDER_SK.to_owned()))
+            .collect();
+        let items: Vec<OrderItem> = batch_get(&self.client, &self.table, &keys, true).await?;
+        let found: HashMap<OrderId, Order> = items
+            .into_iter()
+            .map(|i| (i.order.order_id, i.order))
+            .collect();
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
     /// One page of an index (`hash` = `value`), newest first.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TableStatus, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TableStatus, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shop_domain::{DomainError, HealthProbe};
@@ -90,6 +90,68 @@ pub async fn get_item<T: DeserializeOwned>(
         .await
         .map_err(|e| sdk_error("DynamoDB GetItem", e))?;
     output.item.map(from_item).transpose()
+}
+
+/// The items of `table` at `keys` (`(pk, sk)` pairs) as `T`s, in no particular order, missing
+/// ones left out: `BatchGetItem` in chunks of 100 (its limit), asking again for the keys it
+/// leaves unprocessed (throttling) up to 5 times, backing off; `Unavailable` after that.
+/// Strongly consistent when `consistent` (what a write decides on).
+pub async fn batch_get<T: DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    keys: &[(String, String)],
+    consistent: bool,
+) -> Result<Vec<T>, DomainError> {
+    const UNPROCESSED_RETRIES: u32 = 5;
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let keys = chunk
+            .iter()
+            .map(|(pk, sk)| {
+                HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                    ("sk".to_owned(), AttributeValue::S(sk.clone())),
+                ])
+            })
+            .collect();
+        let mut pending = Some(attr::built(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(consistent)
+                .build(),
+        )?);
+        let mut retries = 0;
+        while let Some(request) = pending.take() {
+            let output = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DynamoDB BatchGetItem", e))?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(table))
+                .unwrap_or_default()
+            {
+                found.push(from_item(item)?);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .filter(|k| !k.keys().is_empty());
+            if pending.is_some() {
+                retries += 1;
+                if retries > UNPROCESSED_RETRIES {
+                    return Err(DomainError::Unavailable(format!(
+                        "DynamoDB BatchGetItem left keys of {table} unprocessed after \
+                         {UNPROCESSED_RETRIES} retries"
+                    )));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25 << retries)).await;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Whether `err` is DynamoDB refusing a write's condition (`ConditionalCheckFailedException`),
