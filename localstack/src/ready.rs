@@ -64,7 +64,13 @@ pub fn ready_lines(endpoints: &Endpoints<'_>) -> Vec<String> {
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| value.to_string());
-        lines.push(format!("  output {name}: {value}"));
+        // The template's URL of the API is AWS's (moto's id); locally the API is elsewhere.
+        let here = if value.contains(".execute-api.") {
+            format!("  (on AWS; here {api_url})")
+        } else {
+            String::new()
+        };
+        lines.push(format!("  output {name}: {value}{here}"));
     }
     lines
 }
@@ -147,7 +153,13 @@ mod tests {
     use super::*;
 
     async fn announced(after_ready: Option<&str>) -> Vec<String> {
-        let outputs = BTreeMap::from([("ApiUrl".to_owned(), Value::from("https://api"))]);
+        let outputs = BTreeMap::from([
+            (
+                "ApiUrl".to_owned(),
+                Value::from("https://a1.execute-api.us-east-1.amazonaws.com"),
+            ),
+            ("EventBusName".to_owned(), Value::from("shop-dev")),
+        ]);
         let endpoints = Endpoints {
             api_url: "http://localhost:3000",
             edge_url: "http://localhost:4566",
@@ -190,12 +202,17 @@ mod tests {
         ] {
             assert!(position(&lines, printed) < ready, "{lines:#?}");
         }
-        assert_eq!(ready, lines.len() - 5, "the ready block ends the output");
+        assert_eq!(ready, lines.len() - 6, "the ready block ends the output");
         assert_eq!(
             lines[ready + 1],
             "  API:       http://localhost:3000  (curl http://localhost:3000/api/health)"
         );
-        assert_eq!(lines.last().unwrap(), "  output ApiUrl: https://api");
+        assert_eq!(
+            lines[lines.len() - 2],
+            "  output ApiUrl: https://a1.execute-api.us-east-1.amazonaws.com  \
+             (on AWS; here http://localhost:3000)"
+        );
+        assert_eq!(lines.last().unwrap(), "  output EventBusName: shop-dev");
     }
 
     #[tokio::test]
@@ -213,7 +230,7 @@ mod tests {
     async fn without_an_after_ready_command_ready_is_the_first_line() {
         let lines = announced(None).await;
         assert_eq!(lines[0], "localcloud: ready");
-        assert_eq!(lines.len(), 5);
+        assert_eq!(lines.len(), 6, "ready, three endpoints, two outputs");
     }
 
     #[test]
