@@ -128,7 +128,11 @@ impl LoginAttempts {
         if self.failures < policy.max_failures || !self.is_current(now, policy) {
             return None;
         }
-        let left = (self.window_start + policy.window - now).num_milliseconds();
+        // A concurrent request whose clock read came later may have started the window after
+        // `now`: the window is never more than its length away.
+        let left = (self.window_start + policy.window - now)
+            .num_milliseconds()
+            .min(policy.window.num_milliseconds());
         // Round up: a client waiting exactly `Retry-After` seconds must find the lock gone.
         Some(((left + 999) / 1000).max(1) as u64)
     }
@@ -154,6 +158,9 @@ mod tests {
             attempts(9).retry_after(start + policy.window, &policy),
             None
         );
+        // Read before a concurrent request started the window: still at most the window.
+        let earlier = start - TimeDelta::milliseconds(500);
+        assert_eq!(attempts(5).retry_after(earlier, &policy), Some(900));
     }
 
     #[test]
