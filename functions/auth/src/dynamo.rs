@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
+use shop_adapters::dynamo::attr::{n, s};
 use shop_adapters::dynamo::{Item, to_item};
 use shop_adapters::outbox::{outbox_put_event, transact_error};
 use shop_domain::{DomainError, OutgoingEvent, SessionId, UserId};
@@ -219,14 +220,6 @@ fn attempts_pk(email: &str) -> String {
     format!("ATTEMPTS#{email}")
 }
 
-fn number(n: u64) -> AttributeValue {
-    AttributeValue::N(n.to_string())
-}
-
-fn number_i64(n: i64) -> AttributeValue {
-    AttributeValue::N(n.to_string())
-}
-
 /// Rounds of [`AccountStore::count_attempt`] before contention is answered `Locked`.
 const COUNT_ROUNDS: usize = 4;
 
@@ -256,13 +249,13 @@ impl DynamoAccounts {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk.clone()))
-                .key("sk", AttributeValue::S(sk.to_owned()))
+                .key("pk", s(pk.clone()))
+                .key("sk", s(sk.to_owned()))
                 .update_expression("ADD failures :one")
                 .condition_expression("windowEndsMs > :now AND failures < :max")
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":now", number_i64(now_ms))
-                .expression_attribute_values(":max", number(u64::from(policy.max_failures)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":max", n(u64::from(policy.max_failures)))
                 .send()
                 .await;
             match counted {
@@ -294,7 +287,7 @@ impl DynamoAccounts {
                     expires_at: window_end.timestamp(),
                 })?))
                 .condition_expression("attribute_not_exists(windowEndsMs) OR windowEndsMs <= :now")
-                .expression_attribute_values(":now", number_i64(now_ms))
+                .expression_attribute_values(":now", n(now_ms))
                 .send()
                 .await;
             match started {
@@ -342,10 +335,7 @@ impl AccountStore for DynamoAccounts {
             // same version must not be replaced in its place).
             Some(old) => (
                 "userId = :uid AND version = :v",
-                vec![
-                    (":uid", AttributeValue::S(old.user_id.to_string())),
-                    (":v", number(old.version)),
-                ],
+                vec![(":uid", s(old.user_id.to_string())), (":v", n(old.version))],
             ),
         };
         let writes = self.account_writes(
@@ -366,7 +356,7 @@ impl AccountStore for DynamoAccounts {
         account: &Account,
         events: Vec<OutgoingEvent>,
     ) -> Result<(), DomainError> {
-        let condition = ("version = :v", vec![(":v", number(account.version - 1))]);
+        let condition = ("version = :v", vec![(":v", n(account.version - 1))]);
         let writes = self.account_writes(account, condition, None, &events)?;
         self.transact(
             writes,
@@ -403,17 +393,17 @@ impl AccountStore for DynamoAccounts {
             Some((
                 "generation = :g AND revoked = :no",
                 vec![
-                    (":g", number(session.generation - 1)),
+                    (":g", n(session.generation - 1)),
                     (":no", AttributeValue::Bool(false)),
                 ],
             )),
         )?;
         let epoch = ConditionCheck::builder()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(account_pk(&account.email)))
-            .key("sk", AttributeValue::S("ACCOUNT".to_owned()))
+            .key("pk", s(account_pk(&account.email)))
+            .key("sk", s("ACCOUNT".to_owned()))
             .condition_expression("sessionEpoch = :e")
-            .expression_attribute_values(":e", number(session.epoch))
+            .expression_attribute_values(":e", n(session.epoch))
             .build()
             .map_err(|e| DomainError::Internal(format!("cannot build a ConditionCheck: {e}")))?;
         let writes = vec![
@@ -432,8 +422,8 @@ impl AccountStore for DynamoAccounts {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(session_pk(id)))
-            .key("sk", AttributeValue::S("SESSION".to_owned()))
+            .key("pk", s(session_pk(id)))
+            .key("sk", s("SESSION".to_owned()))
             .update_expression("SET revoked = :yes")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
@@ -467,8 +457,8 @@ impl AccountStore for DynamoAccounts {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(attempts_pk(email)))
-            .key("sk", AttributeValue::S("ATTEMPTS".to_owned()))
+            .key("pk", s(attempts_pk(email)))
+            .key("sk", s("ATTEMPTS".to_owned()))
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB DeleteItem", e))?;

@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shop_adapters::aws::sdk_error;
-use shop_adapters::dynamo::attr::{n, s};
+use shop_adapters::dynamo::attr::{n, s, timestamp};
 use shop_adapters::dynamo::{Item, batch_get, is_condition_failed, put_if_newer, to_item};
 use shop_domain::{CartId, Currency, DomainError, OrderId, ProductId, UserId};
 
@@ -124,10 +124,6 @@ struct ProductItem {
     r#type: String,
     #[serde(flatten)]
     facts: ProductFacts,
-}
-
-fn stamp(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 fn product_pk(id: ProductId) -> String {
@@ -279,7 +275,7 @@ impl DynamoCarts {
             .condition_expression(condition_expression)
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":cart", s("cart"))
-            .expression_attribute_values(":at", stamp(now))
+            .expression_attribute_values(":at", timestamp(now))
             .expression_attribute_values(":exp", n(expiry(*owner, now).timestamp()))
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":one", n(1));

@@ -109,8 +109,8 @@ pub async fn batch_get<T: DeserializeOwned>(
             .iter()
             .map(|(pk, sk)| {
                 HashMap::from([
-                    ("pk".to_owned(), AttributeValue::S(pk.clone())),
-                    ("sk".to_owned(), AttributeValue::S(sk.clone())),
+                    ("pk".to_owned(), attr::s(pk.as_str())),
+                    ("sk".to_owned(), attr::s(sk.as_str())),
                 ])
             })
             .collect();
@@ -239,8 +239,8 @@ pub fn lost_to_another(err: &TransactError) -> bool {
 }
 
 /// One `TransactWriteItems`, run again (up to 8 times, after a pause doubling from 20 ms to at
-/// most 320 ms, plus a little jitter) while DynamoDB cancels it for a concurrent transaction on the same items;
-/// the last error otherwise. Conditions are what decide: a retry never skips one.
+/// most 320 ms, plus a little jitter) while DynamoDB cancels it for a concurrent transaction on
+/// the same items; the last error otherwise. Conditions are what decide: a retry never skips one.
 pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
     let mut attempt = 0;
     loop {
