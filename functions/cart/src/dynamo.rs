@@ -707,10 +707,7 @@ impl DynamoCarts {
 #[async_trait]
 impl ProductProjection for DynamoCarts {
     async fn products(&self, ids: &[ProductId]) -> Result<Vec<ProductFacts>, DomainError> {
-        let mut unique: Vec<ProductId> = ids.to_vec();
-        unique.sort();
-        unique.dedup();
-        let keys: Vec<(String, String)> = unique
+        let keys: Vec<(String, String)> = ids
             .iter()
             .map(|id| (product_pk(*id), PRODUCT_SK.to_owned()))
             .collect();

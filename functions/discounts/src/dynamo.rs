@@ -829,13 +829,7 @@ impl CatalogProjection for DynamoDiscounts {
     }
 
     async fn products(&self, ids: &[ProductId]) -> Result<Vec<ProductFacts>, DomainError> {
-        let mut unique: Vec<ProductId> = Vec::new();
-        for id in ids {
-            if !unique.contains(id) {
-                unique.push(*id);
-            }
-        }
-        let keys: Vec<(String, String)> = unique
+        let keys: Vec<(String, String)> = ids
             .iter()
             .map(|id| (format!("PRODUCT#{id}"), "PRODUCT".to_owned()))
             .collect();

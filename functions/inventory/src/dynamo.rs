@@ -319,9 +319,8 @@ impl InventoryStore for DynamoInventory {
     }
 
     async fn stock_levels(&self, keys: &[UnitKey]) -> Result<Vec<Option<Unit>>, DomainError> {
-        let distinct: BTreeSet<&UnitKey> = keys.iter().collect();
-        let request: Vec<(String, String)> = distinct
-            .into_iter()
+        let request: Vec<(String, String)> = keys
+            .iter()
             .map(|k| (product_pk(k.product_id), unit_sk(&k.sku)))
             .collect();
         // Strongly consistent: a reservation is refused early on this read.

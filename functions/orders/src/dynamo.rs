@@ -133,10 +133,7 @@ impl DynamoOrders {
 
     /// The orders `ids`, in that order (strongly consistent; missing ones left out).
     async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, DomainError> {
-        let mut unique = ids.to_vec();
-        unique.sort();
-        unique.dedup();
-        let keys: Vec<(String, String)> = unique
+        let keys: Vec<(String, String)> = ids
             .iter()
             .map(|id| (order_pk(*id), ORDER_SK.to_owned()))
             .collect();

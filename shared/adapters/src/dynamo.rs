@@ -92,8 +92,9 @@ pub async fn get_item<T: DeserializeOwned>(
     output.item.map(from_item).transpose()
 }
 
-/// The items of `table` at `keys` (`(pk, sk)` pairs) as `T`s, in no particular order, missing
-/// ones left out: `BatchGetItem` in chunks of 100 (its limit), asking again for the keys it
+/// The items of `table` at `keys` (`(pk, sk)` pairs) as `T`s, each once (a key named twice is
+/// read once: `BatchGetItem` refuses duplicates), in no particular order, missing ones left
+/// out: `BatchGetItem` in chunks of 100 (its limit), asking again for the keys it
 /// leaves unprocessed (throttling) up to 5 times, backing off; `Unavailable` after that.
 /// Strongly consistent when `consistent` (what a write decides on).
 pub async fn batch_get<T: DeserializeOwned>(
@@ -103,8 +104,13 @@ pub async fn batch_get<T: DeserializeOwned>(
     consistent: bool,
 ) -> Result<Vec<T>, DomainError> {
     const UNPROCESSED_RETRIES: u32 = 5;
-    let mut found = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(100) {
+    let unique: Vec<&(String, String)> = keys
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut found = Vec::with_capacity(unique.len());
+    for chunk in unique.chunks(100) {
         let keys = chunk
             .iter()
             .map(|(pk, sk)| {
